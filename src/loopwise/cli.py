@@ -1,0 +1,307 @@
+"""The ``loopwise`` command: serve, load demo data, migrate, manage people, projects, tokens.
+
+Output meant for scripts (``--json``) is stable and documented in docs/cli.md. Errors print one
+line to stderr and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from loopwise import __version__
+from loopwise.core import accounts
+from loopwise.core.audit import Actor
+from loopwise.core.db import check_connection, make_engine, migrate, session_factory, transaction
+from loopwise.core.errors import ConfigError, LoopwiseError
+from loopwise.core.logging import configure_logging
+from loopwise.core.roles import Role
+from loopwise.core.settings import Settings, load_settings, prepare_data_dir
+from loopwise.web.context import AppContext, open_context
+
+app = typer.Typer(help="Loopwise: operations intelligence for SaaS teams.", no_args_is_help=True)
+users_app = typer.Typer(help="People who can sign in.", no_args_is_help=True)
+projects_app = typer.Typer(help="Projects and their write keys.", no_args_is_help=True)
+tokens_app = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(projects_app, name="projects")
+app.add_typer(tokens_app, name="tokens")
+
+CLI_ACTOR = Actor("cli")
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _guard(action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    except LoopwiseError as exc:
+        _fail(str(exc), 1)
+    raise AssertionError("unreachable")
+
+
+def _settings(**overrides: Any) -> Settings:
+    return _guard(lambda: load_settings(**overrides))
+
+
+@contextmanager
+def _db() -> Iterator[Session]:
+    """An app-database transaction for CLI work that does not need the warehouse."""
+    settings = _settings()
+
+    def open_engine() -> Engine:
+        prepare_data_dir(settings)
+        engine = make_engine(settings.effective_database_url)
+        check_connection(engine)
+        migrate(engine)
+        return engine
+
+    engine = _guard(open_engine)
+    try:
+        with transaction(session_factory(engine)) as session:
+            yield session
+    except LoopwiseError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, default=str) + "\n")
+
+
+@app.command()
+def version() -> None:
+    """Print the Loopwise version."""
+    console.print(__version__)
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Create or upgrade the app database and the warehouse tables."""
+    context = _guard(lambda: open_context(_settings()))
+    context.close()
+    console.print("Databases are up to date.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (LOOPWISE_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port (LOOPWISE_PORT).")] = None,
+) -> None:
+    """Run the web app, API and ingestion in one process (applies migrations first)."""
+    import uvicorn
+
+    from loopwise.web.app import create_app
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = _settings(**overrides)
+    configure_logging(settings.log_level, settings.log_format)
+    context = _guard(lambda: open_context(settings))
+    application = create_app(settings, context)
+    console.print(f"Loopwise {__version__} on [bold]{settings.effective_public_url}[/]")
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+        proxy_headers=False,
+    )
+
+
+@app.command()
+def demo(
+    users: Annotated[int, typer.Option(min=10, help="Simulated people.")] = 2000,
+    days: Annotated[int, typer.Option(min=7, max=730, help="Days of history.")] = 90,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = 42,
+    admin_email: Annotated[
+        str, typer.Option(help="Sign-in created for you.")
+    ] = "admin@example.com",
+) -> None:
+    """Load a simulated SaaS business into the data directory, create an admin, then exit."""
+    from loopwise.demo import load_demo
+
+    context = _guard(lambda: open_context(_settings()))
+    try:
+        project_id, password = _demo_accounts(context, admin_email)
+        summary = _with_progress(
+            "Simulating people", users,
+            lambda progress: load_demo(
+                context.warehouse, project_id, users=users, days=days, seed=seed, progress=progress
+            ),
+        )  # fmt: skip
+    finally:
+        context.close()
+    console.print(
+        f"Loaded {summary.events:,} events from {summary.persons:,} people "
+        f"in {summary.elapsed_seconds:.1f} s."
+    )
+    console.print(f"Sign in at {context.settings.effective_public_url} as [bold]{admin_email}[/]")
+    console.print(f"Password: [bold]{password}[/]")
+
+
+def _demo_accounts(context: AppContext, admin_email: str) -> tuple[int, str]:
+    """The demo project (emptied if it exists, so reloading is repeatable) and an admin."""
+    from loopwise.core.security import generate_password
+
+    password = generate_password()
+    with transaction(context.sessions) as session:
+        project = next((p for p in accounts.list_projects(session) if p.name == "Demo"), None)
+        if project is None:
+            project = accounts.create_project(session, CLI_ACTOR, "Demo")
+        try:
+            accounts.find_user(session, admin_email)
+            accounts.reset_password(session, CLI_ACTOR, admin_email, password)
+        except LoopwiseError:
+            accounts.create_user(session, CLI_ACTOR, admin_email, Role.OWNER, password, "Admin")
+    context.warehouse.delete("events", "project_id = {project_id}", {"project_id": project.id})
+    return project.id, password
+
+
+def _with_progress(label: str, total: int, work: Callable[[Callable[[int, int], None]], T]) -> T:
+    columns = (
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    )  # fmt: skip
+    with Progress(*columns, console=err, transient=False) as progress:
+        task = progress.add_task(label, total=total)
+
+        def report(done: int, all_: int) -> None:
+            progress.update(task, completed=done, total=all_)
+
+        return work(report)
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+@users_app.command("create")
+def users_create(
+    email: str,
+    role: Annotated[str, typer.Option(help="owner, admin, analyst, support or viewer.")] = "viewer",
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a person who can sign in; prints a generated password unless one is piped in."""
+    from loopwise.core.security import generate_password
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
+    with _db() as session:
+        user = accounts.create_user(
+            session, CLI_ACTOR, email, accounts.parse_role(role), password, name
+        )
+    shown = None if password_stdin else password
+    if as_json:
+        _print_json(
+            {"id": user.id, "email": user.email, "role": user.role.value, "password": shown}
+        )
+        return
+    console.print(f"Created {user.email} ({user.role.value}).")
+    if shown:
+        console.print(f"Password: [bold]{shown}[/]")
+
+
+@users_app.command("list")
+def users_list(as_json: JsonOpt = False) -> None:
+    """List everyone who can sign in."""
+    with _db() as session:
+        users = accounts.list_users(session)
+    if as_json:
+        _print_json(
+            [
+                {"id": u.id, "email": u.email, "role": u.role.value, "active": u.is_active}
+                for u in users
+            ]
+        )
+        return
+    table = Table("id", "email", "name", "role", "last sign-in")
+    for u in users:
+        table.add_row(str(u.id), u.email, u.name, u.role.value, str(u.last_login_at or "—"))
+    console.print(table)
+
+
+@users_app.command("set-role")
+def users_set_role(email: str, role: str) -> None:
+    """Change someone's role."""
+    with _db() as session:
+        user = accounts.find_user(session, email)
+        accounts.set_role(session, CLI_ACTOR, None, user.id, accounts.parse_role(role))
+    console.print(f"{email} is now {role}.")
+
+
+# --- projects ------------------------------------------------------------------------------
+
+
+@projects_app.command("create")
+def projects_create(
+    name: str,
+    timezone: Annotated[str, typer.Option(help="IANA time zone for days and weeks.")] = "UTC",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a project and print its write key."""
+    with _db() as session:
+        project = accounts.create_project(session, CLI_ACTOR, name, timezone)
+    if as_json:
+        _print_json({"id": project.id, "name": project.name, "write_key": project.write_key})
+        return
+    console.print(f"Created project {project.id} '{project.name}'. Write key: {project.write_key}")
+
+
+@projects_app.command("list")
+def projects_list(as_json: JsonOpt = False) -> None:
+    """List projects with their write keys."""
+    with _db() as session:
+        projects = accounts.list_projects(session)
+    if as_json:
+        _print_json([{"id": p.id, "name": p.name, "write_key": p.write_key} for p in projects])
+        return
+    table = Table("id", "name", "time zone", "write key")
+    for p in projects:
+        table.add_row(str(p.id), p.name, p.timezone, p.write_key)
+    console.print(table)
+
+
+# --- tokens --------------------------------------------------------------------------------
+
+
+@tokens_app.command("create")
+def tokens_create(
+    email: str,
+    name: Annotated[str, typer.Option(help="What will use the token.")] = "cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a personal API token for EMAIL; it is printed once and stored hashed."""
+    with _db() as session:
+        user = accounts.find_user(session, email)
+        _, secret = accounts.create_token(session, CLI_ACTOR, user.id, name)
+    if as_json:
+        _print_json({"token": secret})
+        return
+    console.print(f"Token for {email} (shown once): [bold]{secret}[/]")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,179 @@
+"""All of Loopwise's settings, read once at start.
+
+Sources, highest priority first: keyword arguments (tests), environment variables
+``LOOPWISE_*``, the TOML file named by ``LOOPWISE_CONFIG`` (else ``./loopwise.toml`` when it
+exists), then defaults. Every field is documented in ``docs/configuration.md``; a test checks
+that the two agree.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from loopwise.core.errors import ConfigError
+
+DOCS = "docs/configuration.md"
+DATABASE_SCHEMES = ("sqlite", "postgresql+psycopg", "postgresql")
+WAREHOUSE_SCHEMES = ("duckdb", "clickhouse", "clickhouses", "chdb")
+SECRET_KEY_FILE = "secret_key"
+
+
+class Settings(BaseSettings):
+    """Loopwise settings. Field descriptions are the short form of the docs."""
+
+    model_config = SettingsConfigDict(env_prefix="LOOPWISE_", extra="forbid", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path("loopwise-data"),
+        description="Directory for the embedded databases, the secret key and other state.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="App database URL; default: SQLite file loopwise.db in the data directory.",
+    )
+    warehouse_url: str | None = Field(
+        default=None,
+        description="Analytics store URL; default: DuckDB file events.duckdb in the data dir.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs cookies; generated into the data directory when unset.",
+    )
+    host: str = Field(default="127.0.0.1", description="Interface the web server binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="TCP port of the web server.")
+    public_url: str | None = Field(
+        default=None,
+        description="URL users and SDKs reach this instance at; default http://host:port.",
+    )
+    secure_cookies: bool = Field(
+        default=False, description="Mark cookies Secure; turn on when served over HTTPS."
+    )
+    session_hours: int = Field(
+        default=336, ge=1, description="How long a sign-in lasts without activity, in hours."
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins per account or address before a lockout."
+    )
+    login_lockout_minutes: int = Field(
+        default=15, ge=1, description="Window counted for failures, and length of the lockout."
+    )
+    query_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Longest time an analytics query may run."
+    )
+    query_max_rows: int = Field(
+        default=100_000, ge=1, description="Most rows an analytics query may return."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Least severe log level written."
+    )
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto", description="Log format; auto means text on a terminal, JSON otherwise."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("LOOPWISE_CONFIG", "loopwise.toml"))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = urlsplit(value).scheme
+        if scheme not in DATABASE_SCHEMES:
+            raise ValueError(
+                f"scheme {scheme or '(none)'!r} is not supported; use sqlite:///PATH "
+                "or postgresql+psycopg://USER@HOST:PORT/DB"
+            )
+        if scheme == "postgresql":
+            return "postgresql+psycopg" + value[len("postgresql") :]
+        return value
+
+    @field_validator("warehouse_url")
+    @classmethod
+    def _check_warehouse_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = urlsplit(value).scheme
+        if scheme not in WAREHOUSE_SCHEMES:
+            raise ValueError(
+                f"scheme {scheme or '(none)'!r} is not supported; use duckdb:///PATH, "
+                "clickhouse://USER:PASSWORD@HOST:8123/DB (clickhouses:// for TLS) "
+                "or chdb:///PATH"
+            )
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'loopwise.db'}"
+
+    @property
+    def effective_warehouse_url(self) -> str:
+        return self.warehouse_url or f"duckdb:///{self.data_dir.resolve() / 'events.duckdb'}"
+
+    @property
+    def effective_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    def secret(self) -> str:
+        """The cookie-signing key; ``prepare_data_dir`` must have run when none is set."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        return (self.data_dir / SECRET_KEY_FILE).read_text().strip()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings, turning validation errors into one ``ConfigError`` line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"LOOPWISE_{field.upper()}: {message} (see {DOCS})") from None
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """Create the data directory, check it is writable, and create the secret key file."""
+    directory = settings.data_dir
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"LOOPWISE_DATA_DIR: {directory} is not a writable directory ({exc.strerror}); "
+            f"point it at a directory this user can write (see {DOCS})"
+        ) from None
+    key_file = directory / SECRET_KEY_FILE
+    if settings.secret_key is None and not key_file.exists():
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))

@@ -1,0 +1,130 @@
+"""The ingestion surface: every producer hands its events to ``capture``.
+
+``capture`` turns a batch into ONE Arrow table shaped exactly like ``schema.EVENTS`` and
+appends it in a single call, because warehouses load columnar batches in milliseconds and
+rows one by one at a few thousand per second. The conversion is column-wise and avoids
+per-event Python work wherever a whole column can be built at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from loopwise.core.errors import InvalidInput
+from loopwise.ingest.contracts import CaptureEvent
+from loopwise.ingest.ids import new_uuid4_texts, person_id_for, uuid4_texts
+from loopwise.ingest.properties import encode_properties, hot_text
+from loopwise.warehouse.base import Warehouse
+from loopwise.warehouse.schema import EVENTS, HOT_COLUMNS, UTC_MICROS
+
+__all__ = ["CaptureEvent", "capture", "events_to_arrow", "uuid4_texts"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def capture(
+    warehouse: Warehouse,
+    project_id: int,
+    events: Sequence[CaptureEvent],
+    *,
+    received_at: datetime | None = None,
+) -> int:
+    """Store a batch of events for a project; return how many rows were written.
+
+    ``received_at`` defaults to now; producers that replay or simulate data pass their own
+    so that the stored rows are reproducible.
+    """
+    if not events:
+        return 0
+    table = events_to_arrow(project_id, events, received_at or datetime.now(UTC))
+    return warehouse.append("events", table)
+
+
+def events_to_arrow(
+    project_id: int, events: Sequence[CaptureEvent], received_at: datetime
+) -> pa.Table:
+    """Build the ``events`` rows of a batch as one Arrow table matching ``schema.EVENTS``.
+
+    Hot columns are copied out of the properties ('' when absent), ``session_id`` comes from
+    the event or its ``$session_id`` property, missing event uuids are generated (uuid4) and
+    ``person_id`` is the placeholder of ``ids.person_id_for``. No I/O happens here.
+    """
+    if project_id < 0:
+        raise InvalidInput("project_id", f"must not be negative, got {project_id}")
+    if received_at.utcoffset() is None:
+        raise InvalidInput("received_at", "must be timezone-aware")
+    stored = [
+        event.properties if event.set is None and event.set_once is None else _merged(event)
+        for event in events
+    ]
+    distinct_ids = pa.array([event.distinct_id for event in events], pa.string())
+    columns: dict[str, pa.Array] = {
+        "uuid": pa.array(_event_uuids(events), pa.string()),
+        "project_id": pa.array(np.full(len(events), project_id, dtype=np.int64)),
+        "event": pa.array([event.event for event in events], pa.string()),
+        "distinct_id": distinct_ids,
+        "person_id": _person_ids(project_id, distinct_ids),
+        "timestamp": _times([event.timestamp for event in events]),
+        "received_at": _constant_time(received_at, len(events)),
+        "session_id": _text_column(
+            [
+                event.session_id if event.session_id is not None else props.get("$session_id")
+                for event, props in zip(events, stored, strict=True)
+            ]
+        ),
+        "properties": pa.array(encode_properties(stored), pa.string()),
+    }
+    for column, key in HOT_COLUMNS.items():
+        columns[column] = _text_column([props.get(key) for props in stored])
+    return pa.Table.from_arrays([columns[field.name] for field in EVENTS], schema=EVENTS)
+
+
+def _merged(event: CaptureEvent) -> dict[str, Any]:
+    """The properties as stored: PostHog keeps ``$set``/``$set_once`` inside them."""
+    stored = dict(event.properties)
+    if event.set is not None:
+        stored["$set"] = event.set
+    if event.set_once is not None:
+        stored["$set_once"] = event.set_once
+    return stored
+
+
+def _event_uuids(events: Sequence[CaptureEvent]) -> list[str | None]:
+    ids = [event.uuid for event in events]
+    missing = [index for index, value in enumerate(ids) if value is None]
+    for index, fresh in zip(missing, new_uuid4_texts(len(missing)), strict=True):
+        ids[index] = fresh
+    return ids
+
+
+def _person_ids(project_id: int, distinct_ids: pa.Array) -> pa.Array:
+    """Hash each distinct id once per batch: people send many events per batch."""
+    encoded = distinct_ids.dictionary_encode()
+    unique = [person_id_for(project_id, value) for value in encoded.dictionary.to_pylist()]
+    return pa.array(unique, pa.string()).take(encoded.indices)
+
+
+def _times(moments: list[datetime]) -> pa.Array:
+    """UTC microseconds; integer arithmetic is about twice as fast as Arrow's conversion."""
+    micros = [(moment - _EPOCH) // _MICROSECOND for moment in moments]
+    return pa.array(micros, pa.int64()).cast(UTC_MICROS)
+
+
+def _constant_time(moment: datetime, count: int) -> pa.Array:
+    micros = (moment - _EPOCH) // _MICROSECOND
+    return pa.array(np.full(count, micros, dtype=np.int64)).cast(UTC_MICROS)
+
+
+def _text_column(values: list[Any]) -> pa.Array:
+    """A never-NULL string column; the fast path assumes the values are text already."""
+    try:
+        column = pa.array(values, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array([hot_text(value) for value in values], pa.string())
+    return column.fill_null("") if column.null_count else column

@@ -1,0 +1,55 @@
+"""The warehouse tables, declared once as Arrow schemas.
+
+These schemas are the contract between the code that writes events (ingestion, the demo
+simulation) and the analytics queries. Each engine's DDL is generated from them, so a column
+added here appears in DuckDB, ClickHouse and chDB alike.
+
+Strings are never NULL in the warehouse: a missing value is the empty string. ClickHouse
+treats Nullable columns as slower and different (``NULL`` vs ``''`` in comparisons and
+window defaults); keeping one convention makes both engines give the same answers.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+UTC_MICROS = pa.timestamp("us", tz="UTC")
+
+EVENTS = pa.schema(
+    [
+        pa.field("uuid", pa.string(), nullable=False),
+        pa.field("project_id", pa.int64(), nullable=False),
+        pa.field("event", pa.string(), nullable=False),
+        pa.field("distinct_id", pa.string(), nullable=False),
+        pa.field("person_id", pa.string(), nullable=False),
+        pa.field("timestamp", UTC_MICROS, nullable=False),
+        pa.field("received_at", UTC_MICROS, nullable=False),
+        pa.field("session_id", pa.string(), nullable=False),
+        # The full event properties as a JSON object text.
+        pa.field("properties", pa.string(), nullable=False),
+        # Materialised hot columns, copied out of ``properties`` at ingestion.
+        pa.field("current_url", pa.string(), nullable=False),
+        pa.field("pathname", pa.string(), nullable=False),
+        pa.field("referrer", pa.string(), nullable=False),
+        pa.field("utm_source", pa.string(), nullable=False),
+        pa.field("utm_medium", pa.string(), nullable=False),
+        pa.field("utm_campaign", pa.string(), nullable=False),
+        pa.field("feature", pa.string(), nullable=False),
+    ]
+)
+
+# Property keys copied into hot columns: column name -> property key.
+HOT_COLUMNS: dict[str, str] = {
+    "current_url": "$current_url",
+    "pathname": "$pathname",
+    "referrer": "$referrer",
+    "utm_source": "utm_source",
+    "utm_medium": "utm_medium",
+    "utm_campaign": "utm_campaign",
+    "feature": "$feature",
+}
+
+# Table name -> (schema, columns that order/sort the table on disk).
+TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
+    "events": (EVENTS, ("project_id", "timestamp", "event")),
+}

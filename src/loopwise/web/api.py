@@ -1,0 +1,226 @@
+"""The JSON REST API of the shell: projects, API keys, people, tokens, audit log.
+
+Callers authenticate with ``Authorization: Bearer <token>`` (a personal token ``lwp_…`` or a
+project key ``lws_…``) or with a browser session plus the ``X-CSRF-Token`` header.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from loopwise.core import accounts, audit
+from loopwise.core.auth import Principal
+from loopwise.core.errors import Forbidden, InvalidInput
+from loopwise.core.roles import Permission, Role, can_grant
+from loopwise.core.security import generate_password
+from loopwise.web.areas import Area
+from loopwise.web.deps import Allowed, DbDep, PrincipalDep, ProjectDep, client_ip
+
+router = APIRouter(prefix="/api", tags=["accounts"])
+Reader = Annotated[Principal, Depends(Allowed(Permission.READ))]
+Creator = Annotated[Principal, Depends(Allowed(Permission.CREATE_PROJECT))]
+KeyManager = Annotated[Principal, Depends(Allowed(Permission.MANAGE_API_KEYS))]
+Admin = Annotated[Principal, Depends(Allowed(Permission.MANAGE_MEMBERS))]
+Auditor = Annotated[Principal, Depends(Allowed(Permission.VIEW_AUDIT))]
+TokenMaker = Annotated[Principal, Depends(Allowed(Permission.CREATE_TOKEN))]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ProjectOut(Out):
+    id: int
+    name: str
+    write_key: str
+    timezone: str
+    created_at: datetime
+
+
+class ProjectIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str = "UTC"
+
+
+class KeyOut(Out):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    role: Role = Role.ANALYST
+
+
+class CreatedSecret(BaseModel):
+    key: KeyOut
+    secret: str = Field(description="Shown once; only its hash is stored.")
+
+
+class UserOut(Out):
+    id: int
+    email: str
+    name: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class UserIn(BaseModel):
+    email: str
+    name: str = ""
+    role: Role = Role.VIEWER
+    password: str | None = Field(default=None, description="Generated when omitted.")
+
+
+class UserCreated(BaseModel):
+    user: UserOut
+    password: str | None = Field(description="The generated password, when none was given.")
+
+
+class RoleIn(BaseModel):
+    role: Role
+
+
+class TokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class AuditOut(Out):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    project_id: int | None
+    ip: str
+
+
+class MeOut(BaseModel):
+    label: str
+    role: Role
+    via: str
+    user_id: int | None
+    project_id: int | None
+
+
+@router.get("/me", response_model=MeOut)
+def me(principal: PrincipalDep) -> MeOut:
+    return MeOut(**{k: getattr(principal, k) for k in MeOut.model_fields})
+
+
+@router.get("/projects", response_model=list[ProjectOut])
+def list_projects(principal: Reader, db: DbDep) -> list[accounts.ProjectInfo]:
+    return [p for p in accounts.list_projects(db) if principal.sees_project(p.id)]
+
+
+@router.post("/projects", response_model=ProjectOut, status_code=201)
+def create_project(
+    body: ProjectIn, request: Request, principal: Creator, db: DbDep
+) -> accounts.ProjectInfo:
+    actor = principal.actor(client_ip(request))
+    project = accounts.create_project(db, actor, body.name, body.timezone)
+    db.commit()
+    return project
+
+
+@router.get("/projects/{project_id}", response_model=ProjectOut)
+def get_project(project: ProjectDep, principal: Reader) -> accounts.ProjectInfo:
+    return project
+
+
+@router.get("/projects/{project_id}/api-keys", response_model=list[KeyOut])
+def list_api_keys(project: ProjectDep, principal: KeyManager, db: DbDep) -> list[accounts.KeyInfo]:
+    return accounts.list_api_keys(db, project.id)
+
+
+@router.post("/projects/{project_id}/api-keys", response_model=CreatedSecret, status_code=201)
+def create_api_key(
+    body: ApiKeyIn, request: Request, project: ProjectDep, principal: KeyManager, db: DbDep
+) -> CreatedSecret:
+    if not can_grant(principal.role, body.role):
+        raise Forbidden(f"a {principal.role.value} cannot create an {body.role.value} key")
+    actor = principal.actor(client_ip(request))
+    key, secret = accounts.create_api_key(db, actor, project.id, body.name, body.role)
+    db.commit()
+    return CreatedSecret(key=KeyOut.model_validate(key), secret=secret)
+
+
+@router.delete("/projects/{project_id}/api-keys/{key_id}", status_code=204)
+def revoke_api_key(
+    key_id: int, request: Request, project: ProjectDep, principal: KeyManager, db: DbDep
+) -> None:
+    accounts.revoke_api_key(db, principal.actor(client_ip(request)), project.id, key_id)
+    db.commit()
+
+
+@router.get("/users", response_model=list[UserOut])
+def list_users(principal: Admin, db: DbDep) -> list[accounts.UserInfo]:
+    return accounts.list_users(db)
+
+
+@router.post("/users", response_model=UserCreated, status_code=201)
+def create_user(body: UserIn, request: Request, principal: Admin, db: DbDep) -> UserCreated:
+    if not can_grant(principal.role, body.role):
+        raise InvalidInput("role", f"a {principal.role.value} cannot create an {body.role.value}")
+    password = body.password or generate_password()
+    actor = principal.actor(client_ip(request))
+    user = accounts.create_user(db, actor, body.email, body.role, password, body.name)
+    db.commit()
+    shown = None if body.password else password
+    return UserCreated(user=UserOut.model_validate(user), password=shown)
+
+
+@router.put("/users/{user_id}/role", response_model=UserOut)
+def set_role(
+    user_id: int, body: RoleIn, request: Request, principal: Admin, db: DbDep
+) -> accounts.UserInfo:
+    actor = principal.actor(client_ip(request))
+    user = accounts.set_role(db, actor, principal.role, user_id, body.role)
+    db.commit()
+    return user
+
+
+@router.get("/me/tokens", response_model=list[KeyOut])
+def list_tokens(principal: TokenMaker, db: DbDep) -> list[accounts.KeyInfo]:
+    assert principal.user_id is not None
+    return accounts.list_tokens(db, principal.user_id)
+
+
+@router.post("/me/tokens", response_model=CreatedSecret, status_code=201)
+def create_token(
+    body: TokenIn, request: Request, principal: TokenMaker, db: DbDep
+) -> CreatedSecret:
+    assert principal.user_id is not None
+    actor = principal.actor(client_ip(request))
+    key, secret = accounts.create_token(db, actor, principal.user_id, body.name)
+    db.commit()
+    return CreatedSecret(key=KeyOut.model_validate(key), secret=secret)
+
+
+@router.delete("/me/tokens/{token_id}", status_code=204)
+def revoke_token(token_id: int, request: Request, principal: PrincipalDep, db: DbDep) -> None:
+    if principal.user_id is None:
+        raise Forbidden("only a person's own credentials can revoke their tokens")
+    accounts.revoke_token(db, principal.actor(client_ip(request)), principal.user_id, token_id)
+    db.commit()
+
+
+@router.get("/audit", response_model=list[AuditOut])
+def audit_log(
+    principal: Auditor, db: DbDep, action: str | None = None, limit: int = 50, offset: int = 0
+) -> list[audit.AuditEntry]:
+    rows, _ = audit.entries(db, action=action, limit=min(max(limit, 1), 500), offset=max(offset, 0))
+    return rows
+
+
+area = Area(name="api", router=router)

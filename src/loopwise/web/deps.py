@@ -1,0 +1,121 @@
+"""Request dependencies: the database session, the caller, permissions, the project.
+
+Authorisation lives here, not in handlers: a route declares ``Allowed(Permission.X)`` or takes
+``ProjectDep``, and the dependency answers 401/403/404 before the handler runs. Another
+project's resource answers 404, never 403, so callers cannot learn what exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from loopwise.core import accounts
+from loopwise.core.accounts import ProjectInfo
+from loopwise.core.auth import Principal, from_bearer, from_session_cookie
+from loopwise.core.errors import Forbidden, LoopwiseError, NotFound
+from loopwise.core.roles import Permission
+from loopwise.core.security import same
+from loopwise.warehouse import Warehouse
+from loopwise.web.context import AppContext
+
+SESSION_COOKIE = "lw_session"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class Unauthenticated(LoopwiseError):
+    """No valid credentials: pages redirect to sign-in, the API answers 401."""
+
+
+class CsrfFailed(LoopwiseError):
+    """A state-changing browser request without the session's CSRF token."""
+
+
+def get_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_db(context: ContextDep) -> Iterator[Session]:
+    """A session for the request; handlers that write call ``commit()`` themselves."""
+    with context.sessions() as session:
+        yield session
+
+
+DbDep = Annotated[Session, Depends(get_db)]
+
+
+def get_warehouse(context: ContextDep) -> Warehouse:
+    return context.warehouse
+
+
+WarehouseDep = Annotated[Warehouse, Depends(get_warehouse)]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _resolve(request: Request, context: AppContext) -> Principal | None:
+    header = request.headers.get("authorization", "")
+    with context.sessions() as session, session.begin():
+        if header.lower().startswith("bearer "):
+            principal = from_bearer(session, header[7:].strip())
+            if principal is None:
+                raise Unauthenticated("the bearer token is unknown or revoked")
+            return principal
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            return from_session_cookie(session, cookie, context.settings.session_hours)
+    return None
+
+
+async def get_principal(request: Request, context: ContextDep) -> Principal:
+    principal = _resolve(request, context)
+    if principal is None:
+        raise Unauthenticated("sign in, or send Authorization: Bearer <token>")
+    request.state.principal = principal
+    if principal.via == "session" and request.method in UNSAFE_METHODS:
+        await _check_csrf(request, principal)
+    return principal
+
+
+async def _check_csrf(request: Request, principal: Principal) -> None:
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get("csrf_token")
+        sent = value if isinstance(value, str) else None
+    if not sent or not principal.csrf_token or not same(sent, principal.csrf_token):
+        raise CsrfFailed("the form's security token is missing or out of date; reload the page")
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def Allowed(permission: Permission) -> Callable[[Principal], Principal]:  # noqa: N802
+    """A dependency that lets the caller through only with ``permission``."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if not principal.can(permission):
+            raise Forbidden(f"your role ({principal.role.value}) may not {permission.value}")
+        return principal
+
+    return check
+
+
+def get_project(project_id: int, principal: PrincipalDep, db: DbDep) -> ProjectInfo:
+    if not principal.sees_project(project_id):
+        raise NotFound(f"project {project_id}")
+    return accounts.get_project(db, project_id)
+
+
+ProjectDep = Annotated[ProjectInfo, Depends(get_project)]

@@ -1,0 +1,367 @@
+"""The shell's own pages: sign-in, home, projects, people & roles, audit log, account."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, Signer
+
+from loopwise.core import accounts, audit
+from loopwise.core.auth import Principal, SignInRefused, sign_in, sign_out
+from loopwise.core.errors import InvalidInput
+from loopwise.core.roles import MATRIX, Permission, Role, can_grant
+from loopwise.core.security import generate_password
+from loopwise.web.areas import Area
+from loopwise.web.deps import (
+    SESSION_COOKIE,
+    Allowed,
+    ContextDep,
+    DbDep,
+    PrincipalDep,
+    ProjectDep,
+    client_ip,
+)
+from loopwise.web.render import render
+
+router = APIRouter(include_in_schema=False)
+LOGIN_CSRF_COOKIE = "lw_login_csrf"
+Admin = Annotated[Principal, Depends(Allowed(Permission.MANAGE_MEMBERS))]
+Auditor = Annotated[Principal, Depends(Allowed(Permission.VIEW_AUDIT))]
+Creator = Annotated[Principal, Depends(Allowed(Permission.CREATE_PROJECT))]
+KeyManager = Annotated[Principal, Depends(Allowed(Permission.MANAGE_API_KEYS))]
+TokenMaker = Annotated[Principal, Depends(Allowed(Permission.CREATE_TOKEN))]
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths, so the sign-in form cannot bounce people to another site."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    parts = urlsplit(target)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+# --- sign-in --------------------------------------------------------------------------------
+
+
+def _login_page(
+    request: Request, context: ContextDep, *, error: str = "", email: str = "", status: int = 200
+) -> Response:
+    token = secrets.token_urlsafe(24)
+    signed = Signer(context.settings.secret(), salt="login-csrf").sign(token).decode()
+    values = {
+        "error": error,
+        "email": email,
+        "csrf": token,
+        "next": request.query_params.get("next", "/"),
+    }
+    response = render(request, "login.html", values, status)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, signed, httponly=True, samesite="strict",
+        secure=context.settings.secure_cookies, max_age=3600,
+    )  # fmt: skip
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, context: ContextDep) -> Response:
+    return _login_page(request, context)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    context: ContextDep,
+    db: DbDep,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    if not _login_csrf_ok(request, context, csrf_token):
+        return _login_page(
+            request,
+            context,
+            error="The form expired; please sign in again.",
+            email=email,
+            status=403,
+        )
+    try:
+        signed = sign_in(
+            db,
+            email,
+            password,
+            client_ip(request),
+            context.throttle,
+            context.settings.session_hours,
+        )
+    except SignInRefused as refused:
+        db.commit()  # keep the failed attempt: it is what throttling counts
+        if refused.reason == "locked":
+            message = "Too many failed sign-ins. Wait a few minutes and try again."
+            return _login_page(request, context, error=message, email=email, status=429)
+        return _login_page(
+            request, context, error="Wrong email or password.", email=email, status=401
+        )
+    db.commit()
+    response = _see_other(_safe_next(next))
+    response.set_cookie(
+        SESSION_COOKIE, signed.token, httponly=True, samesite="lax",
+        secure=context.settings.secure_cookies, max_age=context.settings.session_hours * 3600,
+    )  # fmt: skip
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+def _login_csrf_ok(request: Request, context: ContextDep, sent: str) -> bool:
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    try:
+        expected = Signer(context.settings.secret(), salt="login-csrf").unsign(cookie).decode()
+    except BadSignature:
+        return False
+    return bool(sent) and secrets.compare_digest(expected, sent)
+
+
+@router.post("/logout")
+def logout(request: Request, principal: PrincipalDep, db: DbDep) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        sign_out(db, token, client_ip(request))
+        db.commit()
+    response = _see_other("/login")
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+# --- home and projects ----------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, principal: PrincipalDep, db: DbDep) -> Response:
+    projects = [p for p in accounts.list_projects(db) if principal.sees_project(p.id)]
+    if projects:
+        return _see_other(f"/projects/{projects[0].id}")
+    return render(
+        request, "home_empty.html", {"can_create": principal.can(Permission.CREATE_PROJECT)}
+    )
+
+
+@router.get("/projects", response_class=HTMLResponse)
+def projects_page(request: Request, principal: PrincipalDep, db: DbDep) -> Response:
+    return _projects(request, principal, db)
+
+
+def _projects(
+    request: Request, principal: Principal, db: DbDep, errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None, status: int = 200,
+) -> Response:  # fmt: skip
+    projects = [p for p in accounts.list_projects(db) if principal.sees_project(p.id)]
+    context = {
+        "projects": projects, "errors": errors or {}, "values": values or {},
+        "can_create": principal.can(Permission.CREATE_PROJECT),
+    }  # fmt: skip
+    return render(request, "projects.html", context, status)
+
+
+@router.post("/projects")
+def create_project(
+    request: Request,
+    principal: Creator,
+    db: DbDep,
+    name: Annotated[str, Form()] = "",
+    timezone: Annotated[str, Form()] = "UTC",
+) -> Response:
+    try:
+        project = accounts.create_project(db, principal.actor(client_ip(request)), name, timezone)
+    except InvalidInput as exc:
+        values = {"name": name, "timezone": timezone}
+        return _projects(request, principal, db, {exc.field: exc.message}, values, 422)
+    db.commit()
+    return _see_other(f"/projects/{project.id}/settings")
+
+
+@router.get("/projects/{project_id}/settings", response_class=HTMLResponse)
+def project_settings(
+    request: Request, project: ProjectDep, principal: PrincipalDep, context: ContextDep, db: DbDep
+) -> Response:
+    return _settings(request, project, principal, context, db)
+
+
+def _settings(
+    request: Request, project: accounts.ProjectInfo, principal: Principal, context: ContextDep,
+    db: DbDep, *, new_key: str = "", errors: dict[str, str] | None = None, status: int = 200,
+) -> Response:  # fmt: skip
+    can_keys = principal.can(Permission.MANAGE_API_KEYS)
+    values: dict[str, Any] = {
+        "project": project, "host": context.settings.effective_public_url,
+        "keys": accounts.list_api_keys(db, project.id) if can_keys else [],
+        "can_keys": can_keys, "new_key": new_key, "errors": errors or {},
+        "key_roles": [r for r in Role if r != Role.OWNER],
+    }  # fmt: skip
+    return render(request, "project_settings.html", values, status)
+
+
+@router.post("/projects/{project_id}/api-keys")
+def create_api_key(
+    request: Request,
+    project: ProjectDep,
+    principal: KeyManager,
+    context: ContextDep,
+    db: DbDep,
+    name: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "analyst",
+) -> Response:
+    actor = principal.actor(client_ip(request))
+    try:
+        _, secret = accounts.create_api_key(db, actor, project.id, name, accounts.parse_role(role))
+    except InvalidInput as exc:
+        return _settings(
+            request, project, principal, context, db, errors={exc.field: exc.message}, status=422
+        )
+    db.commit()
+    return _settings(request, project, principal, context, db, new_key=secret)
+
+
+@router.post("/projects/{project_id}/api-keys/{key_id}/revoke")
+def revoke_api_key(
+    request: Request, key_id: int, project: ProjectDep, principal: KeyManager, db: DbDep
+) -> Response:
+    accounts.revoke_api_key(db, principal.actor(client_ip(request)), project.id, key_id)
+    db.commit()
+    return _see_other(f"/projects/{project.id}/settings")
+
+
+# --- people & roles -------------------------------------------------------------------------
+
+
+@router.get("/people", response_class=HTMLResponse)
+def people_page(request: Request, principal: PrincipalDep, db: DbDep) -> Response:
+    return _people(request, principal, db)
+
+
+def _people(
+    request: Request, principal: Principal, db: DbDep, *, errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None, created: str = "", status: int = 200,
+) -> Response:  # fmt: skip
+    context = {
+        "users": accounts.list_users(db), "roles": list(Role), "matrix": MATRIX,
+        "permissions": list(Permission), "can_manage": principal.can(Permission.MANAGE_MEMBERS),
+        "errors": errors or {}, "values": values or {}, "created": created,
+    }  # fmt: skip
+    return render(request, "people.html", context, status)
+
+
+@router.post("/people")
+def add_person(
+    request: Request,
+    principal: Admin,
+    db: DbDep,
+    email: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "viewer",
+) -> Response:
+    values = {"email": email, "name": name, "role": role}
+    try:
+        chosen = accounts.parse_role(role)
+        if not can_grant(principal.role, chosen):
+            raise InvalidInput("role", f"a {principal.role.value} cannot create an {chosen.value}")
+        password = generate_password()
+        accounts.create_user(db, principal.actor(client_ip(request)), email, chosen, password, name)
+    except InvalidInput as exc:
+        return _people(
+            request, principal, db, errors={exc.field: exc.message}, values=values, status=422
+        )
+    db.commit()
+    note = f"{email.strip().lower()} can now sign in with the one-time password {password}"
+    return _people(request, principal, db, created=note)
+
+
+@router.post("/people/{user_id}/role")
+def change_role(
+    request: Request, user_id: int, principal: Admin, db: DbDep, role: Annotated[str, Form()] = ""
+) -> Response:
+    try:
+        accounts.set_role(
+            db,
+            principal.actor(client_ip(request)),
+            principal.role,
+            user_id,
+            accounts.parse_role(role),
+        )
+    except InvalidInput as exc:
+        return _people(request, principal, db, errors={f"role-{user_id}": exc.message}, status=422)
+    db.commit()
+    return _see_other("/people")
+
+
+# --- audit log ------------------------------------------------------------------------------
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request, principal: Auditor, db: DbDep, action: str = "", page: int = 1
+) -> Response:
+    size = 50
+    page = max(page, 1)
+    rows, total = audit.entries(db, action=action or None, limit=size, offset=(page - 1) * size)
+    context = {
+        "rows": rows, "total": total, "page": page, "pages": max((total + size - 1) // size, 1),
+        "action": action, "actions": audit.ACTIONS,
+    }  # fmt: skip
+    name = "_audit_rows.html" if request.headers.get("hx-request") else "audit.html"
+    return render(request, name, context)
+
+
+# --- the signed-in person's account ---------------------------------------------------------
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_page(request: Request, principal: PrincipalDep, db: DbDep) -> Response:
+    return _account(request, principal, db)
+
+
+def _account(
+    request: Request, principal: Principal, db: DbDep, *, new_token: str = "",
+    errors: dict[str, str] | None = None, status: int = 200,
+) -> Response:  # fmt: skip
+    assert principal.user_id is not None
+    context = {
+        "me": accounts.get_user(db, principal.user_id),
+        "tokens": accounts.list_tokens(db, principal.user_id),
+        "can_tokens": principal.can(Permission.CREATE_TOKEN), "new_token": new_token,
+        "errors": errors or {},
+    }  # fmt: skip
+    return render(request, "account.html", context, status)
+
+
+@router.post("/account/tokens")
+def create_token(
+    request: Request, principal: TokenMaker, db: DbDep, name: Annotated[str, Form()] = ""
+) -> Response:
+    assert principal.user_id is not None
+    try:
+        _, secret = accounts.create_token(
+            db, principal.actor(client_ip(request)), principal.user_id, name
+        )
+    except InvalidInput as exc:
+        return _account(request, principal, db, errors={exc.field: exc.message}, status=422)
+    db.commit()
+    return _account(request, principal, db, new_token=secret)
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def revoke_token(request: Request, token_id: int, principal: PrincipalDep, db: DbDep) -> Response:
+    assert principal.user_id is not None
+    accounts.revoke_token(db, principal.actor(client_ip(request)), principal.user_id, token_id)
+    db.commit()
+    return _see_other("/account")
+
+
+area = Area(name="shell", router=router)

@@ -1,0 +1,38 @@
+// Small progressive enhancements; every page works without them.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source) return;
+    var text = source.textContent.trim();
+    var done = function () { var old = button.textContent; button.textContent = "Copied"; setTimeout(function () { button.textContent = old; }, 1500); };
+    if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text).then(done, function () {}); }
+    else { var range = document.createRange(); range.selectNodeContents(source); var sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range); done(); }
+  });
+  document.addEventListener("submit", function (event) {
+    var message = event.target.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) event.preventDefault();
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
+  });
+
+  // Charts: <div class="chart" data-chart='{...echarts option...}'>, drawn once echarts loads.
+  function drawCharts() {
+    if (!window.echarts) return;
+    document.querySelectorAll("[data-chart]:not([data-drawn])").forEach(function (el) {
+      var option = JSON.parse(el.getAttribute("data-chart"));
+      var chart = window.echarts.init(el, null, { renderer: "svg" });
+      chart.setOption(option);
+      el.setAttribute("data-drawn", "1");
+      window.addEventListener("resize", function () { chart.resize(); });
+    });
+  }
+  window.loopwiseDrawCharts = drawCharts;
+  document.addEventListener("DOMContentLoaded", drawCharts);
+  // Partials swapped in by htmx carry their own charts: draw them when they appear.
+  new MutationObserver(function () { drawCharts(); }).observe(document.documentElement, { childList: true, subtree: true });
+  window.addEventListener("load", drawCharts);
+})();

@@ -1,0 +1,43 @@
+// Live events: append newly received events from the server-sent event stream.
+(function () {
+  "use strict";
+  var list = document.getElementById("live-list");
+  if (!list || !window.EventSource) return;
+  var dot = document.getElementById("live-dot");
+  var text = document.getElementById("live-text");
+  var count = document.getElementById("live-count");
+  var empty = document.getElementById("live-empty");
+  var after = list.getAttribute("data-after");
+  var url = list.getAttribute("data-stream") + (after ? "?after=" + encodeURIComponent(after) : "");
+  var source = new EventSource(url);
+  function cell(tag, className, value) {
+    var el = document.createElement(tag);
+    if (className) el.className = className;
+    el.textContent = value;
+    return el;
+  }
+  function preview(props) {
+    return Object.keys(props).filter(function (k) { return k.charAt(0) !== "$"; }).slice(0, 6)
+      .map(function (k) { return k + "=" + (typeof props[k] === "object" ? JSON.stringify(props[k]) : props[k]); }).join(", ");
+  }
+  source.onopen = function () { dot.classList.add("on"); text.textContent = "Live"; };
+  source.onerror = function () { dot.classList.remove("on"); text.textContent = "Reconnecting…"; };
+  source.addEventListener("events", function (message) {
+    var events = JSON.parse(message.data);
+    for (var i = events.length - 1; i >= 0; i--) {
+      var e = events[i];
+      var li = document.createElement("li");
+      li.appendChild(cell("span", "muted nowrap", e.timestamp.replace("T", " ").slice(0, 19)));
+      li.appendChild(cell("span", "ev", e.event));
+      var props = cell("span", "props", "");
+      props.appendChild(cell("code", "", e.distinct_id));
+      props.appendChild(document.createTextNode(" " + (e.current_url || "") + " "));
+      props.appendChild(cell("span", "muted", preview(e.properties)));
+      li.appendChild(props);
+      list.insertBefore(li, list.firstChild);
+    }
+    while (list.children.length > 200) list.removeChild(list.lastChild);
+    count.textContent = list.children.length;
+    if (empty) empty.hidden = true;
+  });
+})();

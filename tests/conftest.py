@@ -1,0 +1,81 @@
+"""Shared fixtures: settings, app databases on SQLite and PostgreSQL, a running app.
+
+Every test that touches the app database runs twice, on SQLite and on PostgreSQL, each in
+its own database file or schema. PostgreSQL is expected at 127.0.0.1:5432 (trust auth);
+``LOOPWISE_TEST_PG_URL`` points elsewhere. Where it is missing, CI fails and a developer
+machine skips with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from loopwise.core.settings import Settings, load_settings
+
+PG_URL = os.environ.get(
+    "LOOPWISE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/loopwise_test"
+)
+IN_CI = os.environ.get("CI") == "true"
+
+
+def _ensure_pg_database() -> str | None:
+    """Create the test database once; return why PostgreSQL is unusable, or None."""
+    url = make_url(PG_URL)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
+            )
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+    except Exception as exc:
+        return f"PostgreSQL at {url.render_as_string(hide_password=True)} unusable: {exc}"
+    finally:
+        admin.dispose()
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_available() -> None:
+    problem = _ensure_pg_database()
+    if problem:
+        if IN_CI:
+            pytest.fail(problem)
+        pytest.skip(problem)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty app database: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'app.db'}"
+        return
+    request.getfixturevalue("pg_available")
+    schema = f"t_{secrets.token_hex(6)}"
+    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return load_settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        warehouse_url=f"duckdb:///{tmp_path / 'events.duckdb'}",
+        secret_key="test-secret-key-" + "x" * 32,
+    )
