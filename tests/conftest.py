@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,11 +19,14 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from loopwise.core.settings import Settings, load_settings
+from loopwise.warehouse import Warehouse, open_warehouse
+from loopwise.warehouse.chdb_store import open_chdb
 
 PG_URL = os.environ.get(
     "LOOPWISE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/loopwise_test"
 )
 IN_CI = os.environ.get("CI") == "true"
+ENGINES = ("duckdb", "chdb")
 
 
 def _ensure_pg_database() -> str | None:
@@ -79,3 +83,27 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         warehouse_url=f"duckdb:///{tmp_path / 'events.duckdb'}",
         secret_key="test-secret-key-" + "x" * 32,
     )
+
+
+@pytest.fixture(scope="session")
+def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """This worker's one chDB path, held open for the session so tests reuse the session."""
+    path = str(tmp_path_factory.mktemp("chdb"))
+    anchor = open_chdb(path, "lw_anchor")
+    yield path
+    anchor.close()
+
+
+@pytest.fixture(params=ENGINES, ids=ENGINES)
+def warehouse(
+    request: pytest.FixtureRequest, tmp_path: Path, chdb_path: str
+) -> Iterator[Warehouse]:
+    """A migrated, empty store, opened through its URL as the application does."""
+    if request.param == "duckdb":
+        url = f"duckdb://{tmp_path / 'events.duckdb'}"
+    else:
+        url = f"chdb://{chdb_path}?database=lw_test_{uuid.uuid4().hex[:12]}"
+    store = open_warehouse(url)
+    store.migrate()
+    yield store
+    store.close()

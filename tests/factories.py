@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
+import pyarrow as pa
 from fastapi.testclient import TestClient
 
 from loopwise.core import accounts
@@ -12,6 +16,7 @@ from loopwise.core.accounts import ProjectInfo, UserInfo
 from loopwise.core.audit import Actor
 from loopwise.core.db import transaction
 from loopwise.core.roles import Role
+from loopwise.warehouse.schema import EVENTS
 from loopwise.web.context import AppContext
 
 TEST_ACTOR = Actor("test")
@@ -55,3 +60,28 @@ def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> str:
     )
     assert response.status_code == 303, response.text
     return form_token(client.get("/account").text)
+
+
+EVENT_DEFAULTS: dict[str, Any] = {
+    "project_id": 1,
+    "event": "pageview",
+    "distinct_id": "d1",
+    "person_id": "p1",
+    "timestamp": datetime(2024, 1, 15, 12, 0, tzinfo=UTC),
+    "received_at": datetime(2024, 1, 15, 12, 0, 1, tzinfo=UTC),
+    "session_id": "",
+    "properties": "{}",
+    "current_url": "",
+    "pathname": "",
+    "referrer": "",
+    "utm_source": "",
+    "utm_medium": "",
+    "utm_campaign": "",
+    "feature": "",
+}
+
+
+def build_events(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
+    """Events as Arrow: each row overrides the defaults; uuids are e00000, e00001, …"""
+    records = [EVENT_DEFAULTS | {"uuid": f"e{i:05d}"} | dict(row) for i, row in enumerate(rows)]
+    return pa.Table.from_pylist(records, schema=EVENTS)

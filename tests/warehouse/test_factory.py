@@ -40,8 +40,9 @@ def test_an_in_memory_duckdb_store_works_and_uses_the_default_row_cap() -> None:
     assert result.table.num_rows == 2
 
 
-def test_a_duckdb_file_keeps_its_rows_across_reopening(tmp_path: Path) -> None:
-    url = f"duckdb://{tmp_path / 'kept.duckdb'}"
+@pytest.mark.parametrize("slashes", ["//", "///"])
+def test_a_duckdb_file_keeps_its_tables_across_reopening(tmp_path: Path, slashes: str) -> None:
+    url = f"duckdb:{slashes}{tmp_path / 'kept.duckdb'}"
     first = open_warehouse(url)
     first.migrate()
     first.close()
@@ -82,3 +83,8 @@ def test_clickhouse_urls_become_client_arguments() -> None:
         "database": "default",
         "secure": False,
     }
+
+
+def test_an_unreachable_clickhouse_server_is_a_warehouse_error() -> None:
+    with pytest.raises(WarehouseError, match="cannot connect to ClickHouse"):
+        open_warehouse("clickhouse://user:secret@127.0.0.1:1/db")

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pytest
 
-from loopwise.warehouse import Warehouse, dialect_for
+from loopwise.warehouse import Warehouse, WarehouseError, dialect_for
 from loopwise.warehouse.dialect import TimeUnit
 
 Events = Callable[[Iterable[Mapping[str, Any]]], pa.Table]
@@ -111,3 +111,39 @@ def test_local_dates_match_the_oracle(loaded: tuple[Warehouse, list[datetime]], 
 def test_an_unknown_time_unit_is_refused() -> None:
     with pytest.raises(ValueError, match="hour, day, week, month"):
         dialect_for("duckdb").trunc_time("year", "timestamp", "tz")  # type: ignore[arg-type]
+
+
+def test_an_unknown_time_zone_is_a_warehouse_error(warehouse: Warehouse, events: Events) -> None:
+    # DuckDB checks the zone per row, so it only fails when there is a row to convert.
+    warehouse.append("events", events([{}]))
+    d = dialect_for(warehouse.dialect)
+    sql = f"SELECT {d.trunc_time('day', 'timestamp', 'tz')} AS day FROM events"
+
+    with pytest.raises(WarehouseError):
+        warehouse.query(sql, {"tz": "Mars/Olympus_Mons"})
+
+
+ODD_ZONES = {
+    "Australia/Lord_Howe": datetime(2024, 4, 5, tzinfo=UTC),  # DST ends by half an hour
+    "America/Sao_Paulo": datetime(2018, 11, 2, tzinfo=UTC),  # DST began at midnight
+    "Asia/Kathmandu": datetime(2024, 2, 27, tzinfo=UTC),  # +05:45, month end
+    "Europe/London": datetime(1969, 12, 29, tzinfo=UTC),  # before the Unix epoch
+}
+
+
+@pytest.mark.parametrize("zone", list(ODD_ZONES))
+def test_odd_zones_bucket_like_the_oracle(warehouse: Warehouse, events: Events, zone: str) -> None:
+    start = ODD_ZONES[zone]
+    moments = [start + timedelta(minutes=23 * i, microseconds=7) for i in range(3 * 24 * 60 // 23)]
+    warehouse.append("events", events({"timestamp": m} for m in moments))
+    d = dialect_for(warehouse.dialect)
+    buckets = ", ".join(f"{d.trunc_time(u, 'timestamp', 'tz')} AS {u}" for u in UNITS)
+    local_day = d.local_date("timestamp", "tz")
+    sql = f"SELECT {buckets}, {local_day} AS local_day FROM events ORDER BY uuid"
+
+    got = warehouse.query(sql, {"tz": zone}).table.to_pylist()
+
+    assert got == [
+        {u: oracle_start(m, u, zone) for u in UNITS} | {"local_day": oracle_date(m, zone)}
+        for m in moments
+    ]

@@ -93,7 +93,8 @@ def _release(shared: _SharedSession) -> None:
     with _registry_lock:
         shared.users -= 1
         if shared.users == 0:
-            shared.session.close()
+            with shared.lock:  # let a statement still running on another thread finish
+                shared.session.close()
             if _shared is shared:
                 _shared = None
 

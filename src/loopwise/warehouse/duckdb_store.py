@@ -20,7 +20,7 @@ from loopwise.warehouse.base import DialectName, QueryResult, QueryTimeout, Ware
 from loopwise.warehouse.dialect import DUCKDB, quote_ident
 from loopwise.warehouse.results import METADATA_LIMITS, QueryLimits, capped_result
 from loopwise.warehouse.schema import TABLES, UTC_MICROS
-from loopwise.warehouse.tables import TableSpecs, conform, sort_rows, table_schema
+from loopwise.warehouse.tables import TableSpecs, conform, table_schema
 
 # Arrow type -> (DuckDB type, default). Defaults are each type's zero, as in ClickHouse, so a
 # column added to a table with rows reads the same on both engines.
@@ -48,7 +48,8 @@ def column_sql(field: pa.Field) -> str:
 
 
 def create_table_sql(table: str, schema: pa.Schema) -> str:
-    """DDL for a table; DuckDB has no clustered key, appends are sorted instead."""
+    """DDL for a table. DuckDB has no clustered key: rows stay in arrival order, which is
+    close to time order, so min/max zone maps on ``timestamp`` prune time ranges."""
     columns = ",\n    ".join(column_sql(f) for f in schema)
     return f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} (\n    {columns}\n)"
 
@@ -89,7 +90,7 @@ class DuckDBWarehouse:
 
     def append(self, table: str, data: pa.Table) -> int:
         schema = table_schema(self._tables, table)
-        rows = sort_rows(conform(schema, data), self._tables[table][1])
+        rows = conform(schema, data)
         if rows.num_rows == 0:
             return 0
         columns = ", ".join(quote_ident(n) for n in schema.names)

@@ -41,7 +41,8 @@ def _local_path(url: str) -> str:
         return ":memory:"
     if not path.startswith("/") or path == "/":
         raise ValueError(f"{parts.scheme} URLs need an absolute path: {parts.scheme}:///abs/path")
-    return path
+    # f"duckdb:///{absolute_path}" gives four slashes; read it as the absolute path meant.
+    return "/" + path.lstrip("/")
 
 
 def _open_duckdb(url: str, timeout_s: float, max_rows: int) -> Warehouse:

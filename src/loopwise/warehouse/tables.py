@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from loopwise.warehouse.base import WarehouseError
 
@@ -42,11 +41,3 @@ def conform(schema: pa.Schema, data: pa.Table) -> pa.Table:
         return data.select(schema.names).cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise WarehouseError(f"rows do not fit the table schema: {exc}") from exc
-
-
-def sort_rows(table: pa.Table, sort_key: tuple[str, ...]) -> pa.Table:
-    """Rows in sort-key order, so an engine without a clustered key still gets tight zone maps."""
-    if table.num_rows < 2:
-        return table
-    indices = pc.sort_indices(table, sort_keys=[(name, "ascending") for name in sort_key])
-    return table.take(indices)
