@@ -20,12 +20,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from loopwise import __version__
-from loopwise.core import accounts
+from loopwise.core import accounts, audit
 from loopwise.core.audit import Actor
 from loopwise.core.db import check_connection, make_engine, migrate, session_factory, transaction
-from loopwise.core.errors import ConfigError, LoopwiseError
+from loopwise.core.errors import ConfigError, Forbidden, LoopwiseError, NotFound
 from loopwise.core.logging import configure_logging
-from loopwise.core.roles import Role
+from loopwise.core.roles import Permission, Role, allows
 from loopwise.core.settings import Settings, load_settings, prepare_data_dir
 from loopwise.web.context import AppContext, open_context
 
@@ -126,7 +126,8 @@ def serve(
         port=settings.port,
         log_config=None,
         timeout_graceful_shutdown=10,
-        proxy_headers=False,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )
 
 
@@ -170,12 +171,23 @@ def _demo_accounts(context: AppContext, admin_email: str) -> tuple[int, str]:
         project = next((p for p in accounts.list_projects(session) if p.name == "Demo"), None)
         if project is None:
             project = accounts.create_project(session, CLI_ACTOR, "Demo")
+        else:
+            context.warehouse.delete(
+                "events", "project_id = {project_id}", {"project_id": project.id}
+            )
+            audit.record(
+                session,
+                CLI_ACTOR,
+                "data.deleted",
+                "events",
+                project_id=project.id,
+                reason="demo reload",
+            )
         try:
             accounts.find_user(session, admin_email)
             accounts.reset_password(session, CLI_ACTOR, admin_email, password)
-        except LoopwiseError:
+        except NotFound:
             accounts.create_user(session, CLI_ACTOR, admin_email, Role.OWNER, password, "Admin")
-    context.warehouse.delete("events", "project_id = {project_id}", {"project_id": project.id})
     return project.id, password
 
 
@@ -296,6 +308,8 @@ def tokens_create(
     """Create a personal API token for EMAIL; it is printed once and stored hashed."""
     with _db() as session:
         user = accounts.find_user(session, email)
+        if not allows(user.role, Permission.CREATE_TOKEN):
+            raise Forbidden(f"{email} is {user.role.value}; that role cannot hold API tokens")
         _, secret = accounts.create_token(session, CLI_ACTOR, user.id, name)
     if as_json:
         _print_json({"token": secret})

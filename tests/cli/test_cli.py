@@ -117,3 +117,10 @@ def test_help_is_available_everywhere() -> None:
         result = run(args, {})
         assert result.returncode == 0
         assert "Usage" in result.stdout
+
+
+def test_tokens_are_refused_to_roles_that_cannot_hold_them(cli_env: dict[str, str]) -> None:
+    run(["users", "create", "help@example.com", "--role", "support"], cli_env)
+    result = run(["tokens", "create", "help@example.com", "--json"], cli_env)
+    assert result.returncode == 1
+    assert "cannot hold API tokens" in result.stderr

@@ -85,3 +85,23 @@ def test_every_setting_is_documented() -> None:
     fields = {name.upper() for name in Settings.model_fields}
     assert fields - documented == set(), "settings missing from docs/configuration.md"
     assert documented - fields - {"CONFIG"} == set(), "docs list settings that do not exist"
+
+
+def test_named_config_file_must_exist(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LOOPWISE_CONFIG", str(tmp_path / "missing.toml"))
+    with pytest.raises(ConfigError, match=r"LOOPWISE_CONFIG: .*missing.toml is not a readable"):
+        load_settings()
+
+
+def test_malformed_config_file_is_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "loopwise.toml"
+    config.write_text("port = = 1\n")
+    monkeypatch.setenv("LOOPWISE_CONFIG", str(config))
+    with pytest.raises(ConfigError, match=r"LOOPWISE_CONFIG: .* is not valid TOML"):
+        load_settings()
+
+
+def test_log_level_accepts_any_case() -> None:
+    assert load_settings(log_level="debug").log_level == "DEBUG"

@@ -205,3 +205,24 @@ def test_audit_page_is_for_admins_only(client: TestClient, context: AppContext) 
     analyst = create_user(context, Role.ANALYST)
     sign_in(client, analyst.email)
     assert client.get("/audit").status_code == 403
+
+
+def test_active_use_renews_the_session_cookie(client: TestClient, context: AppContext) -> None:
+    user = create_user(context, Role.VIEWER)
+    sign_in(client, user.email)
+    response = client.get("/account")
+    cookie = response.headers.get("set-cookie", "")
+    assert cookie.startswith("lw_session=")
+    assert f"Max-Age={context.settings.session_hours * 3600}" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+
+
+def test_forged_session_cookie_is_refused(client: TestClient) -> None:
+    client.cookies.set("lw_session", "made-up-token.signature")
+    assert client.get("/account", follow_redirects=False).status_code == 303
+
+
+def test_people_page_is_for_member_managers(client: TestClient, context: AppContext) -> None:
+    sign_in(client, create_user(context, Role.ANALYST).email)
+    assert client.get("/people").status_code == 403

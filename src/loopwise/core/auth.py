@@ -107,6 +107,7 @@ def sign_in(
     """Check the password and open a session, or refuse (and record why)."""
     address = email.strip().lower()
     actor = Actor(address, None, ip)
+    purge_expired(session, keep_attempts=max(timedelta(days=1), policy.window))
     if is_locked(session, address, ip, policy):
         audit.record(session, actor, "sign_in.locked", address)
         raise SignInRefused("locked")
@@ -176,10 +177,10 @@ def from_bearer(session: Session, token: str) -> Principal | None:
     return None
 
 
-def purge_expired(session: Session) -> int:
-    """Delete expired sessions and sign-in attempts older than a day."""
+def purge_expired(session: Session, keep_attempts: timedelta = timedelta(days=1)) -> int:
+    """Delete expired sessions and sign-in attempts older than ``keep_attempts``."""
     now = utcnow()
     result = session.execute(delete(WebSession).where(WebSession.expires_at <= now))
     gone = getattr(result, "rowcount", 0)
-    session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - timedelta(days=1)))
+    session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - keep_attempts))
     return int(gone or 0)

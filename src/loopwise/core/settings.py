@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -57,6 +58,11 @@ class Settings(BaseSettings):
         default=None,
         description="URL users and SDKs reach this instance at; default http://host:port.",
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses of reverse proxies whose X-Forwarded-For is "
+        "believed; empty means none.",
+    )
     secure_cookies: bool = Field(
         default=False, description="Mark cookies Secure; turn on when served over HTTPS."
     )
@@ -91,11 +97,25 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = Path(os.environ.get("LOOPWISE_CONFIG", "loopwise.toml"))
+        named = os.environ.get("LOOPWISE_CONFIG")
+        toml_path = Path(named or "loopwise.toml")
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if named and not toml_path.is_file():
+            raise ConfigError(f"LOOPWISE_CONFIG: {named} is not a readable file (see {DOCS})")
         if toml_path.is_file():
+            try:
+                tomllib.loads(toml_path.read_text())
+            except (tomllib.TOMLDecodeError, OSError) as exc:
+                raise ConfigError(
+                    f"LOOPWISE_CONFIG: {toml_path} is not valid TOML: {exc}"
+                ) from None
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("database_url")
     @classmethod

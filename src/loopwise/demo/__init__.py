@@ -6,3 +6,8 @@ behind ``loopwise demo``. Data enters only through the owning areas' public writ
 (events through ``loopwise.ingest.facade.capture``), never by inserting rows directly, so
 the demo exercises the same code as real traffic. See README.md for adding a generator.
 """
+
+from loopwise.demo.contracts import DemoSummary
+from loopwise.demo.facade import load_demo
+
+__all__ = ["DemoSummary", "load_demo"]

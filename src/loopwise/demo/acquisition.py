@@ -61,8 +61,8 @@ def add_signup_journey(
     signup = to_micros(person.signup_at)
     anon = person.anon_id
     touch = first_touch(person.channel, person.campaign, person.referrer, person.landing_path)
-    first_at = signup - int((rng.exponential(FIRST_TOUCH_DAYS) * DAY_US)) - 600 * SECOND_US
-    sessions = uuid4_texts(rng.bytes(48))
+    first_at = signup - int(rng.exponential(FIRST_TOUCH_DAYS) * DAY_US) - 600 * SECOND_US
+    sessions = timeline.new_sessions(3)
     timeline.add(first_at, "$pageview", anon, device | touch, sessions[0])
     if rng.random() < 0.5:
         _page(timeline, first_at + _seconds(rng, 40), anon, device, "/pricing", sessions[0])
@@ -89,7 +89,7 @@ def _onboarding(
     person: SimPerson,
     app: Props,
     at: int,
-    session: str,
+    session: int,
 ) -> None:
     steps = [s for s in catalog.ONBOARDING_STEPS if not (person.personal and s == "invite_team")]
     for number, (step, carry_on) in enumerate(
@@ -113,12 +113,12 @@ def add_bounced_visitors(timeline: Timeline, rng: np.random.Generator, person: S
     spread = (rng.uniform(-1, 1, count) * BOUNCED_SPREAD_DAYS * DAY_US).astype(np.int64)
     devices = rng.choice(len(catalog.DEVICES), count, p=_DEVICE_WEIGHTS)
     second_page = rng.random(count) < 0.3
-    ids = uuid4_texts(rng.bytes(32 * count))
+    visitors = uuid4_texts(rng.bytes(16 * count))
     touch = first_touch(person.channel, person.campaign, person.referrer, person.landing_path)
     for i in range(count):
         browser, os_name, kind, _ = catalog.DEVICES[int(devices[i])]
         device = device_properties(browser, os_name, kind, person.country)
-        visitor, session, at = ids[2 * i], ids[2 * i + 1], signup + int(spread[i])
+        visitor, session, at = visitors[i], timeline.new_session(), signup + int(spread[i])
         timeline.add(at, "$pageview", visitor, device | touch, session)
         if second_page[i]:
             _page(timeline, at + _seconds(rng, 30), visitor, device, "/pricing", session)
@@ -153,7 +153,7 @@ def initial_touch(touch: Props) -> Props:
 
 
 def _page(
-    timeline: Timeline, at: int, distinct_id: str, device: Props, path: str, session: str
+    timeline: Timeline, at: int, distinct_id: str, device: Props, path: str, session: int
 ) -> None:
     props = device | {"$current_url": catalog.SITE_URL + path, "$pathname": path}
     timeline.add(at, "$pageview", distinct_id, props, session)

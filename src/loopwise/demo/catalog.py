@@ -149,6 +149,7 @@ CHANNELS: tuple[Channel, ...] = (
     Channel("direct", 0.23, landing=("/", "/pricing"), conversion=0.35, paid=1.05, churn=0.9),
 )  # fmt: skip
 
+
 @dataclass(frozen=True)
 class Segment:
     """A kind of customer: how common, whether it is one person, how likely to pay, sizes."""

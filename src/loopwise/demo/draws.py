@@ -32,8 +32,9 @@ Ints = npt.NDArray[np.int64]
 
 
 def _weights(values: Any) -> Floats:
-    array = np.asarray(values, dtype=np.float64)
-    return array / array.sum()
+    array: Floats = np.asarray(values, dtype=np.float64)
+    normalised: Floats = array / array.sum()
+    return normalised
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,9 @@ def draw_traits(rng: np.random.Generator, n: int) -> Traits:
     personal = np.array([s.personal for s in catalog.SEGMENTS])[segment]
     activity = rng.lognormal(math.log(TYPICAL_ACTIVITY), 0.55, n)
     activity *= np.where(personal, 0.75, 1.15) * np.array([0.8, 1.1, 1.3])[plan]
-    return Traits(existing, channel, segment, size, country, device, plan, activity, rng.random((n, 3)))
+    return Traits(
+        existing, channel, segment, size, country, device, plan, activity, rng.random((n, 3))
+    )
 
 
 def _draw_sizes(rng: np.random.Generator, segment: Ints) -> npt.NDArray[np.str_]:
@@ -223,7 +226,10 @@ def draw_identities(rng: np.random.Generator, traits: Traits) -> Identities:
     company_draws = rng.random((n, 3))
     numbers = rng.integers(1, 100, size=n)
     anon_ids = uuid4_texts(rng.bytes(16 * n))
-    people, emails, companies, used = [], [], [], set()
+    people: list[str] = []
+    emails: list[str] = []
+    companies: list[str] = []
+    used: set[str] = set()
     for i in range(n):
         given, family = names.FIRST_NAMES[first[i]], names.LAST_NAMES[last[i]]
         segment = catalog.SEGMENTS[int(traits.segment[i])]

@@ -26,9 +26,7 @@ _HOUR_CDF = {
 }
 
 
-def session_starts(
-    rng: np.random.Generator, person: SimPerson, start_us: int, end_us: int
-) -> Ints:
+def session_starts(rng: np.random.Generator, person: SimPerson, start_us: int, end_us: int) -> Ints:
     """Sorted UTC start times (µs) of the person's sessions inside ``[start, end]``."""
     signup_us = to_micros(person.signup_at)
     churn_us = to_micros(person.churn_at) if person.churn_at else None

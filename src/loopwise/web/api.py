@@ -7,7 +7,7 @@ project key ``lws_…``) or with a browser session plus the ``X-CSRF-Token`` hea
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,7 +17,7 @@ from loopwise.core.auth import Principal
 from loopwise.core.errors import Forbidden, InvalidInput
 from loopwise.core.roles import Permission, Role, can_grant
 from loopwise.core.security import generate_password
-from loopwise.web.areas import Area
+from loopwise.web.area import Area
 from loopwise.web.deps import Allowed, DbDep, PrincipalDep, ProjectDep, client_ip
 
 router = APIRouter(prefix="/api", tags=["accounts"])
@@ -103,6 +103,7 @@ class AuditOut(Out):
     target: str
     project_id: int | None
     ip: str
+    details: dict[str, Any]
 
 
 class MeOut(BaseModel):

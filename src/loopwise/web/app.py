@@ -24,7 +24,7 @@ from loopwise.core.errors import Forbidden, InvalidInput, NotFound
 from loopwise.core.settings import Settings
 from loopwise.web.areas import all_areas
 from loopwise.web.context import AppContext, open_context
-from loopwise.web.deps import CsrfFailed, Unauthenticated
+from loopwise.web.deps import SESSION_COOKIE, CsrfFailed, Unauthenticated
 from loopwise.web.render import build_templates, render
 
 log = logging.getLogger("loopwise.web")
@@ -154,6 +154,23 @@ def _add_error_handlers(app: FastAPI) -> None:
         return page_or_json(request, 404, "Not found", "There is no page at this address.")
 
 
+def _renew_session_cookie(request: Request, response: Response) -> None:
+    cookie = getattr(request.state, "renew_session_cookie", None)
+    if not cookie or any(
+        h.startswith(SESSION_COOKIE + "=") for h in response.headers.getlist("set-cookie")
+    ):
+        return
+    settings = request.app.state.context.settings
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+
+
 async def _log_requests(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
@@ -162,6 +179,7 @@ async def _log_requests(
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    _renew_session_cookie(request, response)
     if not request.url.path.startswith("/static/"):
         log.info(
             "request",

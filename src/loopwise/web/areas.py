@@ -1,31 +1,11 @@
 """The list of product areas the web shell mounts.
 
-Each area contributes a router, a templates folder and navigation entries; adding an area is
-one line here, never an if-chain in the app factory.
+Adding an area is one line here, never an if-chain in the app factory.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-
-from fastapi import APIRouter
-
-
-@dataclass(frozen=True)
-class NavItem:
-    label: str
-    # A path under /projects/{id}; the layout fills in the current project.
-    project_path: str
-    icon: str = ""
-
-
-@dataclass(frozen=True)
-class Area:
-    name: str
-    router: APIRouter
-    templates: Path | None = None
-    nav: tuple[NavItem, ...] = field(default_factory=tuple)
+from loopwise.web.area import Area
 
 
 def all_areas() -> list[Area]:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from itsdangerous import BadSignature, Signer
 from sqlalchemy.orm import Session
 
 from loopwise.core import accounts
@@ -58,6 +59,22 @@ def get_warehouse(context: ContextDep) -> Warehouse:
 WarehouseDep = Annotated[Warehouse, Depends(get_warehouse)]
 
 
+def session_cookie_value(context: AppContext, token: str) -> str:
+    """The cookie carries the session token signed with the instance key: a forged or
+    truncated cookie is refused before any database lookup."""
+    return Signer(context.settings.secret(), salt="session").sign(token).decode()
+
+
+def session_token(context: AppContext, request: Request) -> str | None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    try:
+        return Signer(context.settings.secret(), salt="session").unsign(cookie).decode()
+    except BadSignature:
+        return None
+
+
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
@@ -70,9 +87,9 @@ def _resolve(request: Request, context: AppContext) -> Principal | None:
             if principal is None:
                 raise Unauthenticated("the bearer token is unknown or revoked")
             return principal
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if cookie:
-            return from_session_cookie(session, cookie, context.settings.session_hours)
+        token = session_token(context, request)
+        if token:
+            return from_session_cookie(session, token, context.settings.session_hours)
     return None
 
 
@@ -81,6 +98,9 @@ async def get_principal(request: Request, context: ContextDep) -> Principal:
     if principal is None:
         raise Unauthenticated("sign in, or send Authorization: Bearer <token>")
     request.state.principal = principal
+    if principal.via == "session":
+        # The cookie's lifetime slides with use, like the session row behind it.
+        request.state.renew_session_cookie = request.cookies.get(SESSION_COOKIE)
     if principal.via == "session" and request.method in UNSAFE_METHODS:
         await _check_csrf(request, principal)
     return principal

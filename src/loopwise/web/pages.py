@@ -15,7 +15,7 @@ from loopwise.core.auth import Principal, SignInRefused, sign_in, sign_out
 from loopwise.core.errors import InvalidInput
 from loopwise.core.roles import MATRIX, Permission, Role, can_grant
 from loopwise.core.security import generate_password
-from loopwise.web.areas import Area
+from loopwise.web.area import Area
 from loopwise.web.deps import (
     SESSION_COOKIE,
     Allowed,
@@ -24,6 +24,8 @@ from loopwise.web.deps import (
     PrincipalDep,
     ProjectDep,
     client_ip,
+    session_cookie_value,
+    session_token,
 )
 from loopwise.web.render import render
 
@@ -113,7 +115,7 @@ def login(
     db.commit()
     response = _see_other(_safe_next(next))
     response.set_cookie(
-        SESSION_COOKIE, signed.token, httponly=True, samesite="lax",
+        SESSION_COOKIE, session_cookie_value(context, signed.token), httponly=True, samesite="lax",
         secure=context.settings.secure_cookies, max_age=context.settings.session_hours * 3600,
     )  # fmt: skip
     response.delete_cookie(LOGIN_CSRF_COOKIE)
@@ -130,8 +132,8 @@ def _login_csrf_ok(request: Request, context: ContextDep, sent: str) -> bool:
 
 
 @router.post("/logout")
-def logout(request: Request, principal: PrincipalDep, db: DbDep) -> Response:
-    token = request.cookies.get(SESSION_COOKIE)
+def logout(request: Request, principal: PrincipalDep, context: ContextDep, db: DbDep) -> Response:
+    token = session_token(context, request)
     if token:
         sign_out(db, token, client_ip(request))
         db.commit()
@@ -242,7 +244,7 @@ def revoke_api_key(
 
 
 @router.get("/people", response_class=HTMLResponse)
-def people_page(request: Request, principal: PrincipalDep, db: DbDep) -> Response:
+def people_page(request: Request, principal: Admin, db: DbDep) -> Response:
     return _people(request, principal, db)
 
 

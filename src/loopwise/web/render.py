@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from loopwise import __version__
-from loopwise.web.areas import Area
+from loopwise.web.area import Area
 
 TEMPLATES = Path(__file__).parent / "templates"
 

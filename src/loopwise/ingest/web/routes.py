@@ -24,7 +24,7 @@ from loopwise.core.roles import Permission
 from loopwise.ingest import live
 from loopwise.ingest.contracts import CaptureEvent
 from loopwise.ingest.facade import capture
-from loopwise.web.areas import Area, NavItem
+from loopwise.web.area import Area, NavItem
 from loopwise.web.deps import Allowed, ContextDep, DbDep, ProjectDep, WarehouseDep
 from loopwise.web.render import render
 

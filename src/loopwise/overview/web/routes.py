@@ -16,7 +16,7 @@ from loopwise.core.auth import Principal
 from loopwise.core.roles import Permission
 from loopwise.overview.contracts import Overview
 from loopwise.overview.facade import PERIODS, project_overview
-from loopwise.web.areas import Area, NavItem
+from loopwise.web.area import Area, NavItem
 from loopwise.web.deps import Allowed, ProjectDep, WarehouseDep
 from loopwise.web.render import render
 

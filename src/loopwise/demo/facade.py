@@ -1,0 +1,83 @@
+"""Load the demo business into a project: the surface behind ``loopwise demo``.
+
+People are processed in small groups and each generator's records are delivered in batches,
+so memory stays bounded however many people are simulated (only the population itself, a
+few hundred bytes per person, is held whole).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from loopwise.demo.contracts import Delivered, DemoSummary, DemoTarget, Generator
+from loopwise.demo.generators import GENERATORS
+from loopwise.demo.population import Business
+from loopwise.warehouse.base import Warehouse
+
+__all__ = ["DemoSummary", "load_demo"]
+
+BATCH_SIZE = 50_000  # records per delivery: one Arrow append each
+PEOPLE_PER_STEP = 100  # people between progress reports
+
+Progress = Callable[[int, int], None]
+
+
+def load_demo(
+    warehouse: Warehouse,
+    project_id: int,
+    *,
+    users: int = 2000,
+    days: int = 90,
+    seed: int = 42,
+    end: datetime | None = None,
+    progress: Progress | None = None,
+) -> DemoSummary:
+    """Simulate ``users`` people over the ``days`` before ``end`` and store their data.
+
+    ``end`` defaults to now, truncated to the hour; the same seed, sizes and end give
+    identical data. ``progress(done_people, total_people)`` is called as people finish.
+    """
+    started = time.perf_counter()
+    end = end or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    business = Business.build(users=users, days=days, seed=seed, end=end)
+    target = DemoTarget(warehouse, project_id, received_at=business.end)
+    delivered = run_generators(business, target, GENERATORS, progress)
+    return DemoSummary(
+        persons=len(business.people),
+        events=delivered.events,
+        first_timestamp=delivered.first,
+        last_timestamp=delivered.last,
+        elapsed_seconds=time.perf_counter() - started,
+    )
+
+
+def run_generators(
+    business: Business,
+    target: DemoTarget,
+    generators: Sequence[Generator[Any]],
+    progress: Progress | None = None,
+    *,
+    batch_size: int = BATCH_SIZE,
+) -> Delivered:
+    """Run each generator over the people group by group, delivering full batches."""
+    people, total = business.people, Delivered()
+    buffers: list[list[Any]] = [[] for _ in generators]
+    if progress:
+        progress(0, len(people))
+    for first in range(0, len(people), PEOPLE_PER_STEP):
+        group = people[first : first + PEOPLE_PER_STEP]
+        for generator, buffer in zip(generators, buffers, strict=True):
+            for record in generator.generate(business, group):
+                buffer.append(record)
+                if len(buffer) >= batch_size:
+                    total += generator.deliver(target, buffer)
+                    buffer.clear()
+        if progress:
+            progress(first + len(group), len(people))
+    for generator, buffer in zip(generators, buffers, strict=True):
+        if buffer:
+            total += generator.deliver(target, buffer)
+    return total
