@@ -106,7 +106,7 @@ def test_the_default_end_is_the_current_hour() -> None:
     [
         ({"users": 0}, "users"),
         ({"days": 0}, "days"),
-        ({"end": datetime(2026, 1, 1)}, "end"),  # noqa: DTZ001
+        ({"end": datetime(2026, 1, 1)}, "end"),
     ],
 )
 def test_impossible_arguments_are_refused(options: dict[str, object], field: str) -> None:

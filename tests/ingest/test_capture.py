@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from loopwise.core.errors import InvalidInput
 from loopwise.ingest.contracts import CaptureEvent
@@ -185,6 +186,11 @@ def test_an_unstorable_property_names_the_event_in_the_batch() -> None:
     assert "object" in caught.value.message
 
 
+def test_a_negative_project_id_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="project_id"):
+        events_to_arrow(-1, [build_event()], RECEIVED)
+
+
 def test_a_naive_received_at_is_refused() -> None:
     with pytest.raises(InvalidInput, match="received_at"):
         events_to_arrow(1, [build_event()], datetime(2026, 1, 1))
@@ -255,12 +261,45 @@ def test_timestamps_are_normalised_to_utc_on_the_event() -> None:
     assert event.timestamp.tzinfo is UTC
 
 
-def test_uuid4_texts_formats_bytes_like_the_uuid_module() -> None:
-    raw = bytes(range(32))
-    expected = [str(uuid.UUID(bytes=raw[i : i + 16], version=4)) for i in (0, 16)]
+@pytest.mark.parametrize("count", [0, 1, 2, 8, 50])
+def test_uuid4_texts_formats_bytes_like_the_uuid_module(count: int) -> None:
+    raw = bytes(i % 256 for i in range(16 * count * 7, 16 * count * 8))
+    expected = [str(uuid.UUID(bytes=raw[i : i + 16], version=4)) for i in range(0, len(raw), 16)]
     assert uuid4_texts(raw) == expected
 
 
 def test_uuid4_texts_refuses_a_partial_uuid() -> None:
     with pytest.raises(ValueError, match="multiple of 16"):
         uuid4_texts(b"\x00" * 15)
+
+
+def test_wire_data_is_parsed_with_iso_times_and_posthog_set_keys() -> None:
+    event = CaptureEvent.model_validate(
+        {
+            "event": "$identify",
+            "distinct_id": "user-1",
+            "timestamp": "2026-03-02T10:30:00+01:00",
+            "$set": {"email": "ada@example.com"},
+            "$set_once": {"first_seen": "2026-03-02"},
+        }
+    )
+    assert event.timestamp == T0
+    assert event.set == {"email": "ada@example.com"}
+    assert event.set_once == {"first_seen": "2026-03-02"}
+
+
+@pytest.mark.parametrize(
+    ("data", "mentions"),
+    [
+        ({"event": "", "distinct_id": "a", "timestamp": "2026-03-02T09:30:00Z"}, "event"),
+        ({"event": "x", "distinct_id": "a", "timestamp": "2026-03-02T09:30:00"}, "timezone"),
+        ({"event": "x", "distinct_id": "a", "timestamp": "yesterday"}, "timestamp"),
+        ({"event": "x", "distinct_id": "a", "timestamp": T0, "uuid": "nope"}, "uuid"),
+        ({"event": "x", "distinct_id": "a", "timestamp": T0, "colour": "red"}, "colour"),
+    ],
+)
+def test_bad_wire_data_is_a_validation_error_naming_the_problem(
+    data: dict[str, Any], mentions: str
+) -> None:
+    with pytest.raises(ValidationError, match=mentions):
+        CaptureEvent.model_validate(data)

@@ -83,7 +83,9 @@ def test_top_lists_rank_by_count_then_name(warehouse: Warehouse) -> None:
         ("signed_up", 1, 1),
     ]
     assert [(r.name, r.count) for r in overview.top_pages] == [("/", 1), ("/pricing", 1)]
-    assert [r.name for r in overview.sources] == ["(direct)", "(referral)", "google"]
+    # New people (first seen in the period) by the source of their first event: p1 came
+    # direct, p2's first event carried utm_source=google; p3 and p4 are not new.
+    assert [(r.name, r.persons) for r in overview.sources] == [("(direct)", 1), ("google", 1)]
 
 
 def test_an_empty_project_says_so(warehouse: Warehouse) -> None:

@@ -9,6 +9,7 @@ per-event Python work is only building each event's properties.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,6 +31,7 @@ from loopwise.ingest.facade import capture
 STREAM = 1  # this generator's random stream: default_rng([seed, STREAM, person index])
 EVENT_GAP_SECONDS = 40.0  # mean time between actions in a session
 PAGEVIEW_SHARE = 0.3  # share of actions after the first that are plain page views
+ACTIONS_SHAPE, ACTIONS_SCALE = 4.0, 0.9  # gamma: a person's mean extra actions per session
 SECOND_US = 1_000_000
 
 _INTENSITY = np.array([f.intensity for f in catalog.FEATURES])
@@ -86,12 +88,21 @@ def _add_login(
     timeline.add(at - SECOND_US, "$identify", person.distinct_id, props, session, set_=profile)
 
 
-def _add_sessions(
-    timeline: Timeline, rng: np.random.Generator, person: SimPerson, device: Props, starts: Ints
-) -> None:
-    if not len(starts):
-        return
-    counts = 1 + rng.poisson(rng.gamma(4.0, 1.1), len(starts))
+@dataclass(frozen=True)
+class _Actions:
+    """A person's actions across their sessions, as parallel Python lists."""
+
+    times: list[int]
+    features: list[int]  # index into catalog.FEATURES, -1 for a page view
+    pages: list[int]  # index into catalog.APP_PAGES, for page views
+    sessions: list[int]  # index of the action's session
+    variants: list[list[float]]  # uniforms choosing the event name and option value
+    plans: list[str]  # plan at each session
+
+
+def _draw_actions(rng: np.random.Generator, person: SimPerson, starts: Ints) -> _Actions:
+    """Actions per session, their times, and what each one is; all drawn in bulk."""
+    counts = 1 + rng.poisson(rng.gamma(ACTIONS_SHAPE, ACTIONS_SCALE), len(starts))
     firsts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     session_of = np.repeat(np.arange(len(starts)), counts)
     gaps = (rng.exponential(EVENT_GAP_SECONDS, len(session_of)) * SECOND_US).astype(np.int64)
@@ -100,30 +111,43 @@ def _add_sessions(
     times = starts[session_of] + elapsed - np.repeat(elapsed[firsts], counts)
     plans = _plan_indexes(person, starts)
     features = _pick_features(rng, person, starts, plans, session_of)
-    features[firsts] = -1
+    features[firsts] = -1  # a session opens with a page view of the dashboard
     pages = rng.choice(len(_PAGE_PROPS), len(session_of), p=_PAGE_WEIGHTS)
     pages[firsts] = 0
-    variants = rng.random((len(session_of), 2)).tolist()
-    session_ids = timeline.new_sessions(len(starts))
-    plan_names = [catalog.PLANS[p] for p in plans.tolist()]
+    return _Actions(
+        times=times.tolist(),
+        features=features.tolist(),
+        pages=pages.tolist(),
+        sessions=session_of.tolist(),
+        variants=rng.random((len(session_of), 2)).tolist(),
+        plans=[catalog.PLANS[p] for p in plans.tolist()],
+    )
+
+
+def _add_sessions(
+    timeline: Timeline, rng: np.random.Generator, person: SimPerson, device: Props, starts: Ints
+) -> None:
+    if not len(starts):
+        return
+    actions = _draw_actions(rng, person, starts)
+    handles = timeline.new_sessions(len(starts))
     if person.existing:
-        _add_login(timeline, person, device, int(starts[0]), plan_names[0], session_ids[0])
-    did = person.distinct_id
+        _add_login(timeline, person, device, int(starts[0]), actions.plans[0], handles[0])
+    did, plans = person.distinct_id, actions.plans
     for at, feature, page, session, (v1, v2) in zip(
-        times.tolist(), features.tolist(), pages.tolist(), session_of.tolist(), variants,
+        actions.times, actions.features, actions.pages, actions.sessions, actions.variants,
         strict=True,
     ):  # fmt: skip
         if feature < 0:
-            props = {**device, **_PAGE_PROPS[page], "plan": plan_names[session]}
-            timeline.add(at, "$pageview", did, props, session_ids[session])
+            props = {**device, **_PAGE_PROPS[page], "plan": plans[session]}
+            timeline.add(at, "$pageview", did, props, handles[session])
             continue
         spec = catalog.FEATURES[feature]
-        props = {**device, **_FEATURE_PROPS[feature], "plan": plan_names[session]}
+        props = {**device, **_FEATURE_PROPS[feature], "plan": plans[session]}
         if spec.option is not None:
             key, values = spec.option
             props[key] = values[int(v2 * len(values))]
-        event = spec.events[int(v1 * len(spec.events))]
-        timeline.add(at, event, did, props, session_ids[session])
+        timeline.add(at, spec.events[int(v1 * len(spec.events))], did, props, handles[session])
 
 
 def _plan_indexes(person: SimPerson, starts: Ints) -> Ints:

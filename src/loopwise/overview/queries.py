@@ -83,5 +83,19 @@ SOURCE = (
 
 
 def sources(warehouse: Warehouse, scope: Scope, limit: int) -> list[tuple[str, int, int]]:
-    """Where pageviews came from: the UTM source, else referral or direct."""
-    return _ranked(warehouse, scope, SOURCE, "event = '$pageview'", limit)
+    """New people in the period by where their first event came from.
+
+    The source is the first event's UTM source, else ``(referral)`` when it had a referrer,
+    else ``(direct)``: first-touch attribution, as the acquisition reports will define it.
+    """
+    d = dialect_for(warehouse.dialect)
+    sql = f"""
+        SELECT source AS name, {d.count_rows()} AS persons FROM (
+            SELECT person_id, argMin({SOURCE}, timestamp) AS source, min(timestamp) AS first_seen
+            FROM events WHERE project_id = {{project_id}} AND timestamp < {{end}}
+            GROUP BY person_id
+        ) AS firsts WHERE first_seen >= {{start}}
+        GROUP BY name ORDER BY persons DESC, name LIMIT {{limit}}
+    """
+    rows = warehouse.query(sql, {**scope.params(), "limit": limit}).table.to_pylist()
+    return [(r["name"], int(r["persons"]), int(r["persons"])) for r in rows]

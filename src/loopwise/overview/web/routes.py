@@ -100,7 +100,7 @@ def _charts(o: Overview) -> dict[str, str]:
     }
     sources = {
         "color": PALETTE,
-        "tooltip": {"trigger": "item", "formatter": "{b}: {c} pageviews ({d}%)"},
+        "tooltip": {"trigger": "item", "formatter": "{b}: {c} new people ({d}%)"},
         "series": [{
             "type": "pie", "radius": ["45%", "72%"], "label": {"formatter": "{b}"},
             "data": [{"name": s.name, "value": s.count} for s in o.sources],
