@@ -36,16 +36,13 @@ def project_overview(
     start, end = period_bounds(days, timezone, moment)
     previous_start = start - (end - start)
     scope = queries.Scope(project_id, start, end, timezone)
-    before = queries.Scope(project_id, previous_start, start, timezone)
-    current, previous = queries.totals(warehouse, scope), queries.totals(warehouse, before)
-    headlines = tuple(
-        Headline(label, current[key], previous[key])
-        for key, label in (
-            ("events", "Events"),
-            ("persons", "Active people"),
-            ("new_persons", "New people"),
-            ("pageviews", "Pageviews"),
-        )
+    counts = queries.totals(warehouse, scope, previous_start)
+    new = queries.newcomers(warehouse, scope, previous_start, TOP)
+    headlines = (
+        Headline("Events", counts["events"], counts["previous_events"]),
+        Headline("Active people", counts["persons"], counts["previous_persons"]),
+        Headline("New people", new.count, new.previous_count),
+        Headline("Pageviews", counts["pageviews"], counts["previous_pageviews"]),
     )
     return Overview(
         days=days,
@@ -54,7 +51,7 @@ def project_overview(
         daily=_fill_days(queries.daily(warehouse, scope), start, end, timezone),
         top_events=tuple(Ranked(*r) for r in queries.top_events(warehouse, scope, TOP)),
         top_pages=tuple(Ranked(*r) for r in queries.top_pages(warehouse, scope, TOP)),
-        sources=tuple(Ranked(*r) for r in queries.sources(warehouse, scope, TOP)),
+        sources=tuple(Ranked(name, n, n) for name, n in new.sources),
     )
 
 

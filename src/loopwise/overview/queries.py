@@ -22,24 +22,27 @@ class Scope:
 IN_SCOPE = "project_id = {project_id} AND timestamp >= {start} AND timestamp < {end}"
 
 
-def totals(warehouse: Warehouse, scope: Scope) -> dict[str, int]:
+def totals(warehouse: Warehouse, scope: Scope, previous_start: datetime) -> dict[str, int]:
+    """Headline counts for the period and for the one before it, in one scan.
+
+    Keys: ``events``, ``persons``, ``pageviews``, each also with a ``previous_`` prefix.
+    """
     d = dialect_for(warehouse.dialect)
+    now, before = "timestamp >= {start}", "timestamp < {start}"
+    pageview = "event = '$pageview'"
     sql = f"""
-        SELECT {d.count_rows()} AS events,
-               {d.count_distinct("person_id")} AS persons,
-               {d.count_distinct("CASE WHEN event = '$pageview' THEN uuid END")} AS pageviews
-        FROM events WHERE {IN_SCOPE}
+        SELECT {d.count_rows(now)} AS events,
+               {d.count_distinct("person_id", now)} AS persons,
+               {d.count_rows(f"{now} AND {pageview}")} AS pageviews,
+               {d.count_rows(before)} AS previous_events,
+               {d.count_distinct("person_id", before)} AS previous_persons,
+               {d.count_rows(f"{before} AND {pageview}")} AS previous_pageviews
+        FROM events WHERE project_id = {{project_id}}
+            AND timestamp >= {{previous_start}} AND timestamp < {{end}}
     """
-    row = warehouse.query(sql, scope.params()).table.to_pylist()[0]
-    new_sql = f"""
-        SELECT {d.count_rows()} AS new_persons FROM (
-            SELECT person_id, min(timestamp) AS first_seen
-            FROM events WHERE project_id = {{project_id}} AND timestamp < {{end}}
-            GROUP BY person_id
-        ) AS firsts WHERE first_seen >= {{start}}
-    """
-    new = warehouse.query(new_sql, scope.params()).table.to_pylist()[0]
-    return {k: int(v or 0) for k, v in {**row, **new}.items()}
+    params = {**scope.params(), "previous_start": previous_start}
+    row = warehouse.query(sql, params).table.to_pylist()[0]
+    return {k: int(v or 0) for k, v in row.items()}
 
 
 def daily(warehouse: Warehouse, scope: Scope) -> dict[date, tuple[int, int]]:
@@ -82,20 +85,41 @@ SOURCE = (
 )
 
 
-def sources(warehouse: Warehouse, scope: Scope, limit: int) -> list[tuple[str, int, int]]:
-    """New people in the period by where their first event came from.
+@dataclass(frozen=True)
+class Newcomers:
+    """People first seen in the period (and in the one before), and where they came from."""
 
-    The source is the first event's UTM source, else ``(referral)`` when it had a referrer,
-    else ``(direct)``: first-touch attribution, as the acquisition reports will define it.
+    count: int
+    previous_count: int
+    sources: list[tuple[str, int]]
+
+
+def newcomers(
+    warehouse: Warehouse, scope: Scope, previous_start: datetime, limit: int
+) -> Newcomers:
+    """First-touch view of new people, from one pass over each person's first event.
+
+    A person's source is their first event's UTM source, else ``(referral)`` when it had a
+    referrer, else ``(direct)``: first-touch attribution.
     """
     d = dialect_for(warehouse.dialect)
+    now = "first_seen >= {start}"
     sql = f"""
-        SELECT source AS name, {d.count_rows()} AS persons FROM (
+        SELECT source, {d.count_rows(now)} AS persons,
+               {d.count_rows("first_seen < {start}")} AS previous_persons
+        FROM (
             SELECT person_id, argMin({SOURCE}, timestamp) AS source, min(timestamp) AS first_seen
             FROM events WHERE project_id = {{project_id}} AND timestamp < {{end}}
             GROUP BY person_id
-        ) AS firsts WHERE first_seen >= {{start}}
-        GROUP BY name ORDER BY persons DESC, name LIMIT {{limit}}
+        ) AS firsts
+        WHERE first_seen >= {{previous_start}}
+        GROUP BY source ORDER BY persons DESC, source
     """
-    rows = warehouse.query(sql, {**scope.params(), "limit": limit}).table.to_pylist()
-    return [(r["name"], int(r["persons"]), int(r["persons"])) for r in rows]
+    params = {**scope.params(), "previous_start": previous_start}
+    rows = warehouse.query(sql, params).table.to_pylist()
+    ranked = [(r["source"], int(r["persons"])) for r in rows if r["persons"]]
+    return Newcomers(
+        count=sum(int(r["persons"]) for r in rows),
+        previous_count=sum(int(r["previous_persons"]) for r in rows),
+        sources=ranked[:limit],
+    )

@@ -189,16 +189,25 @@ class Dialect(ABC):
         """The calendar date of a timestamp in time zone ``tz_param``."""
 
     @abstractmethod
-    def count_rows(self) -> str:
-        """Row count as a 64-bit signed integer (ClickHouse counts are unsigned)."""
+    def count_rows(self, where: str | None = None) -> str:
+        """Row count as a 64-bit signed integer (ClickHouse counts are unsigned).
+
+        ``where`` counts only the rows matching a condition (an aggregate ``FILTER``), so
+        one scan can produce several counts.
+        """
 
     @abstractmethod
-    def count_distinct(self, expr: str) -> str:
-        """Exact number of distinct values, as a 64-bit signed integer."""
+    def count_distinct(self, expr: str, where: str | None = None) -> str:
+        """Exact number of distinct values, as a 64-bit signed integer; ``where`` filters."""
 
     @abstractmethod
     def in_array(self, expr: str, array_param: str) -> str:
         """A condition: ``expr`` is one of the values of the list parameter ``array_param``."""
+
+
+def _filter(where: str | None) -> str:
+    """The standard aggregate ``FILTER`` clause; both engines accept it."""
+    return f" FILTER (WHERE {where})" if where else ""
 
 
 def _check_unit(unit: str) -> None:
@@ -257,11 +266,11 @@ class DuckDBDialect(Dialect):
     def local_date(self, column: str, tz_param: str) -> str:
         return f"CAST(timezone({{{tz_param}}}, {column}) AS DATE)"
 
-    def count_rows(self) -> str:
-        return "count(*)"
+    def count_rows(self, where: str | None = None) -> str:
+        return f"count(*){_filter(where)}"
 
-    def count_distinct(self, expr: str) -> str:
-        return f"count(DISTINCT {expr})"
+    def count_distinct(self, expr: str, where: str | None = None) -> str:
+        return f"count(DISTINCT {expr}){_filter(where)}"
 
     def in_array(self, expr: str, array_param: str) -> str:
         return f"list_contains({{{array_param}}}, {expr})"
@@ -315,11 +324,11 @@ class ClickHouseDialect(Dialect):
     def local_date(self, column: str, tz_param: str) -> str:
         return f"toDate32({column}, {{{tz_param}}})"
 
-    def count_rows(self) -> str:
-        return "toInt64(count())"
+    def count_rows(self, where: str | None = None) -> str:
+        return f"toInt64(count(){_filter(where)})"
 
-    def count_distinct(self, expr: str) -> str:
-        return f"toInt64(uniqExact({expr}))"
+    def count_distinct(self, expr: str, where: str | None = None) -> str:
+        return f"toInt64(uniqExact({expr}){_filter(where)})"
 
     def in_array(self, expr: str, array_param: str) -> str:
         return f"({expr} IN {{{array_param}}})"
