@@ -10,9 +10,11 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Annotated, Any, TypeVar
 
 import typer
+import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -110,8 +112,6 @@ def serve(
     port: Annotated[int | None, typer.Option(help="TCP port (LOOPWISE_PORT).")] = None,
 ) -> None:
     """Run the web app, API and ingestion in one process (applies migrations first)."""
-    import uvicorn
-
     from loopwise.web.app import create_app
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
@@ -120,7 +120,7 @@ def serve(
     context = _guard(lambda: open_context(settings))
     application = create_app(settings, context)
     console.print(f"Loopwise {__version__} on [bold]{settings.effective_public_url}[/]")
-    uvicorn.run(
+    config = uvicorn.Config(
         application,
         host=settings.host,
         port=settings.port,
@@ -129,6 +129,20 @@ def serve(
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,
     )
+    _DrainingServer(config, context).run()
+
+
+class _DrainingServer(uvicorn.Server):
+    """Tells the app the moment a shutdown signal arrives, so live streams end at once and
+    in-flight requests finish before the stores close."""
+
+    def __init__(self, config: uvicorn.Config, context: AppContext) -> None:
+        super().__init__(config)
+        self.context = context
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.context.stopping.set()
+        super().handle_exit(sig, frame)
 
 
 @app.command()
@@ -143,9 +157,10 @@ def demo(
     """Load a simulated SaaS business into the data directory, create an admin, then exit."""
     from loopwise.demo import load_demo
 
+    address = _guard(lambda: accounts.normalise_email(admin_email))
     context = _guard(lambda: open_context(_settings()))
     try:
-        project_id, password = _demo_accounts(context, admin_email)
+        project_id, password = _guard(lambda: _demo_accounts(context, address))
         summary = _with_progress(
             "Simulating people", users,
             lambda progress: load_demo(
@@ -158,7 +173,7 @@ def demo(
         f"Loaded {summary.events:,} events from {summary.persons:,} people "
         f"in {summary.elapsed_seconds:.1f} s."
     )
-    console.print(f"Sign in at {context.settings.effective_public_url} as [bold]{admin_email}[/]")
+    console.print(f"Sign in at {context.settings.effective_public_url} as [bold]{address}[/]")
     console.print(f"Password: [bold]{password}[/]")
 
 
@@ -169,25 +184,21 @@ def _demo_accounts(context: AppContext, admin_email: str) -> tuple[int, str]:
     password = generate_password()
     with transaction(context.sessions) as session:
         project = next((p for p in accounts.list_projects(session) if p.name == "Demo"), None)
+        reload = project is not None
         if project is None:
             project = accounts.create_project(session, CLI_ACTOR, "Demo")
         else:
-            context.warehouse.delete(
-                "events", "project_id = {project_id}", {"project_id": project.id}
-            )
             audit.record(
-                session,
-                CLI_ACTOR,
-                "data.deleted",
-                "events",
-                project_id=project.id,
+                session, CLI_ACTOR, "data.deleted", "events", project_id=project.id,
                 reason="demo reload",
-            )
+            )  # fmt: skip
         try:
             accounts.find_user(session, admin_email)
             accounts.reset_password(session, CLI_ACTOR, admin_email, password)
         except NotFound:
             accounts.create_user(session, CLI_ACTOR, admin_email, Role.OWNER, password, "Admin")
+    if reload:  # only once the accounts are safely committed
+        context.warehouse.delete("events", "project_id = {project_id}", {"project_id": project.id})
     return project.id, password
 
 
@@ -262,6 +273,42 @@ def users_set_role(email: str, role: str) -> None:
         user = accounts.find_user(session, email)
         accounts.set_role(session, CLI_ACTOR, None, user.id, accounts.parse_role(role))
     console.print(f"{email} is now {role}.")
+
+
+@users_app.command("deactivate")
+def users_deactivate(email: str) -> None:
+    """Refuse someone's sign-ins, end their sessions and revoke their tokens."""
+    with _db() as session:
+        user = accounts.find_user(session, email)
+        accounts.set_active(session, CLI_ACTOR, None, user.id, active=False)
+    console.print(f"{user.email} is deactivated.")
+
+
+@users_app.command("activate")
+def users_activate(email: str) -> None:
+    """Let a deactivated person sign in again."""
+    with _db() as session:
+        user = accounts.find_user(session, email)
+        accounts.set_active(session, CLI_ACTOR, None, user.id, active=True)
+    console.print(f"{user.email} can sign in again.")
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    email: str,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the new password from standard input.")
+    ] = False,
+) -> None:
+    """Set a new password (generated and printed unless piped in); ends their sessions."""
+    from loopwise.core.security import generate_password
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
+    with _db() as session:
+        accounts.reset_password(session, CLI_ACTOR, email, password)
+    console.print(f"New password set for {email.strip().lower()}.")
+    if not password_stdin:
+        console.print(f"Password: [bold]{password}[/]")
 
 
 # --- projects ------------------------------------------------------------------------------

@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import available_timezones
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loopwise.core import audit
 from loopwise.core.audit import Actor
 from loopwise.core.db import utcnow
 from loopwise.core.errors import Forbidden, InvalidInput, NotFound
-from loopwise.core.models import ApiKey, PersonalToken, Project, User
+from loopwise.core.models import ApiKey, PersonalToken, Project, User, WebSession
 from loopwise.core.roles import Role, can_grant
-from loopwise.core.security import hash_password, new_token, token_hash
+from loopwise.core.security import hash_password, new_token, token_hash, verify_password
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
@@ -57,6 +58,12 @@ class KeyInfo:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+
+
+def a_role(role: Role | str) -> str:
+    """``an admin``, ``an owner``, ``a viewer``: roles as they read in a sentence."""
+    name = role.value if isinstance(role, Role) else role
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def _user(row: User) -> UserInfo:
@@ -99,8 +106,12 @@ def create_user(
     row = User(
         email=address, name=name.strip()[:200], role=role, password_hash=hash_password(password)
     )
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent insert of the same email ends up here
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        raise InvalidInput("email", f"{address} already has an account") from None
     audit.record(session, actor, "user.created", address, role=role.value)
     return _user(row)
 
@@ -130,6 +141,7 @@ def reset_password(session: Session, actor: Actor, email: str, password: str) ->
     if row is None:
         raise NotFound(f"no account with email {email!r}")
     row.password_hash = hash_password(password)
+    session.execute(delete(WebSession).where(WebSession.user_id == row.id))
     audit.record(session, actor, "user.password_reset", row.email)
 
 
@@ -147,7 +159,7 @@ def set_role(
     if granter is not None and not (
         can_grant(granter, role) and can_grant(granter, Role(row.role))
     ):
-        raise Forbidden(f"a {granter.value} cannot change an {row.role} into an {role.value}")
+        raise Forbidden(f"{a_role(granter)} cannot change {a_role(row.role)} into {a_role(role)}")
     if row.role == Role.OWNER and role != Role.OWNER and _owner_count(session) == 1:
         raise InvalidInput("role", "this is the last owner; make someone else owner first")
     before = row.role
@@ -157,8 +169,71 @@ def set_role(
 
 
 def _owner_count(session: Session) -> int:
-    query = select(func.count()).where(User.role == Role.OWNER, User.is_active.is_(True))
-    return session.scalar(query) or 0
+    """Active owners, with their rows locked (PostgreSQL) so that two owners demoting each
+    other at the same moment cannot leave the instance without one."""
+    query = select(User.id).where(User.role == Role.OWNER, User.is_active.is_(True))
+    return len(session.scalars(query.with_for_update()).all())
+
+
+def set_active(
+    session: Session, actor: Actor, granter: Role | None, user_id: int, active: bool
+) -> UserInfo:
+    """Deactivate someone (sign-ins refused, sessions ended, tokens revoked) or let them back.
+
+    ``granter`` None means the instance operator (CLI).
+    """
+    row = session.get(User, user_id)
+    if row is None:
+        raise NotFound(f"user {user_id}")
+    if granter is not None and not can_grant(granter, Role(row.role)):
+        raise Forbidden(f"{a_role(granter)} cannot deactivate {a_role(row.role)}")
+    if row.is_active == active:
+        return _user(row)
+    if not active:
+        if row.role == Role.OWNER and _owner_count(session) == 1:
+            raise InvalidInput("user", "this is the last owner; make someone else owner first")
+        if actor.user_id == row.id:
+            raise InvalidInput("user", "you cannot deactivate yourself")
+        _end_access(session, row.id)
+    row.is_active = active
+    action = "user.reactivated" if active else "user.deactivated"
+    audit.record(session, actor, action, row.email)
+    return _user(row)
+
+
+def _end_access(session: Session, user_id: int, keep_session: str | None = None) -> None:
+    """Sign someone out everywhere (except ``keep_session``) and revoke their tokens."""
+    query = delete(WebSession).where(WebSession.user_id == user_id)
+    if keep_session:
+        query = query.where(WebSession.token_hash != token_hash(keep_session))
+    session.execute(query)
+    now = utcnow()
+    for token in session.scalars(
+        select(PersonalToken).where(
+            PersonalToken.user_id == user_id, PersonalToken.revoked_at.is_(None)
+        )
+    ):
+        token.revoked_at = now
+
+
+def change_password(
+    session: Session, actor: Actor, user_id: int, current: str, new: str, keep_session: str
+) -> None:
+    """A person changes their own password; their other sign-ins end."""
+    row = session.get(User, user_id)
+    if row is None:
+        raise NotFound(f"user {user_id}")
+    if not verify_password(row.password_hash, current):
+        raise InvalidInput("current_password", "is not your current password")
+    if len(new) < MIN_PASSWORD:
+        raise InvalidInput("new_password", f"must be at least {MIN_PASSWORD} characters")
+    row.password_hash = hash_password(new)
+    session.execute(
+        delete(WebSession).where(
+            WebSession.user_id == user_id, WebSession.token_hash != token_hash(keep_session)
+        )
+    )
+    audit.record(session, actor, "user.password_changed", row.email)
 
 
 # --- projects -----------------------------------------------------------------------------

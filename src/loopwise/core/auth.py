@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import delete, func, select
@@ -60,6 +60,17 @@ class Principal:
         return Actor(self.label, self.user_id, ip)
 
 
+MAX_EMAIL = 320
+MAX_PASSWORD = 1024
+# Recording every use of a token would turn each API read into a write; minutes are enough.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+def _touch(row: PersonalToken | ApiKey, now: datetime) -> None:
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+        row.last_used_at = now
+
+
 @dataclass(frozen=True)
 class ThrottlePolicy:
     max_failures: int
@@ -106,6 +117,8 @@ def sign_in(
 ) -> SignedIn:
     """Check the password and open a session, or refuse (and record why)."""
     address = email.strip().lower()
+    if not address or len(address) > MAX_EMAIL or len(password) > MAX_PASSWORD:
+        raise SignInRefused("invalid")  # no account can match; nothing worth recording
     actor = Actor(address, None, ip)
     purge_expired(session, keep_attempts=max(timedelta(days=1), policy.window))
     if is_locked(session, address, ip, policy):
@@ -166,13 +179,13 @@ def from_bearer(session: Session, token: str) -> Principal | None:
         user = session.get(User, found.user_id)
         if user is None or not user.is_active:
             return None
-        found.last_used_at = now
+        _touch(found, now)
         return Principal(user.email, Role(user.role), "token", user.id)
     if token.startswith("lws_"):
         key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
         if key is None or key.revoked_at is not None:
             return None
-        key.last_used_at = now
+        _touch(key, now)
         return Principal(f"api-key:{key.prefix}", Role(key.role), "api_key", None, key.project_id)
     return None
 

@@ -56,6 +56,26 @@ GRANTABLE: dict[Role, frozenset[Role]] = {
 }
 
 
+DESCRIPTIONS: dict[Permission, str] = {
+    Permission.READ: "see projects and their data",
+    Permission.CREATE_PROJECT: "create projects",
+    Permission.CHANGE_SETTINGS: "change project settings",
+    Permission.MANAGE_API_KEYS: "manage project API keys",
+    Permission.MANAGE_MEMBERS: "manage people and roles",
+    Permission.VIEW_AUDIT: "see the audit log",
+    Permission.EXPORT: "export data",
+    Permission.DELETE_DATA: "delete data",
+    Permission.CREATE_TOKEN: "hold personal API tokens",
+    Permission.WORK_TICKETS: "work on support tickets",
+    Permission.EDIT_ANALYSES: "edit analyses and dashboards",
+}
+
+
+def describe(permission: Permission) -> str:
+    """The permission in words, for messages and pages."""
+    return DESCRIPTIONS[permission]
+
+
 def allows(role: Role, permission: Permission) -> bool:
     return permission in MATRIX[role]
 

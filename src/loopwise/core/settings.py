@@ -29,6 +29,7 @@ DOCS = "docs/configuration.md"
 DATABASE_SCHEMES = ("sqlite", "postgresql+psycopg", "postgresql")
 WAREHOUSE_SCHEMES = ("duckdb", "clickhouse", "clickhouses", "chdb")
 SECRET_KEY_FILE = "secret_key"
+MIN_SECRET_KEY = 32
 
 
 class Settings(BaseSettings):
@@ -111,6 +112,16 @@ class Settings(BaseSettings):
                 ) from None
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_KEY:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_KEY} characters; leave it unset to have one "
+                "generated in the data directory"
+            )
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

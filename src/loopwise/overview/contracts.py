@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Overview:
     top_events: tuple[Ranked, ...]
     top_pages: tuple[Ranked, ...]
     sources: tuple[Ranked, ...]
+    computed_at: datetime
 
     @property
     def is_empty(self) -> bool:

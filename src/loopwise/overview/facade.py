@@ -52,6 +52,7 @@ def project_overview(
         top_events=tuple(Ranked(*r) for r in queries.top_events(warehouse, scope, TOP)),
         top_pages=tuple(Ranked(*r) for r in queries.top_pages(warehouse, scope, TOP)),
         sources=tuple(Ranked(name, n, n) for name, n in new.sources),
+        computed_at=datetime.now(UTC),
     )
 
 

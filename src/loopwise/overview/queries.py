@@ -30,15 +30,24 @@ def totals(warehouse: Warehouse, scope: Scope, previous_start: datetime) -> dict
     d = dialect_for(warehouse.dialect)
     now, before = "timestamp >= {start}", "timestamp < {start}"
     pageview = "event = '$pageview'"
+    # Per person first, then totals: exact distinct counts without a count(DISTINCT).
     sql = f"""
-        SELECT {d.count_rows(now)} AS events,
-               {d.count_distinct("person_id", now)} AS persons,
-               {d.count_rows(f"{now} AND {pageview}")} AS pageviews,
-               {d.count_rows(before)} AS previous_events,
-               {d.count_distinct("person_id", before)} AS previous_persons,
-               {d.count_rows(f"{before} AND {pageview}")} AS previous_pageviews
-        FROM events WHERE project_id = {{project_id}}
-            AND timestamp >= {{previous_start}} AND timestamp < {{end}}
+        SELECT CAST(sum(e_now) AS BIGINT) AS events,
+               {d.count_rows("e_now > 0")} AS persons,
+               CAST(sum(pv_now) AS BIGINT) AS pageviews,
+               CAST(sum(e_before) AS BIGINT) AS previous_events,
+               {d.count_rows("e_before > 0")} AS previous_persons,
+               CAST(sum(pv_before) AS BIGINT) AS previous_pageviews
+        FROM (
+            SELECT person_id,
+                   {d.count_rows(now)} AS e_now,
+                   {d.count_rows(f"{now} AND {pageview}")} AS pv_now,
+                   {d.count_rows(before)} AS e_before,
+                   {d.count_rows(f"{before} AND {pageview}")} AS pv_before
+            FROM events WHERE project_id = {{project_id}}
+                AND timestamp >= {{previous_start}} AND timestamp < {{end}}
+            GROUP BY person_id
+        ) AS per_person
     """
     params = {**scope.params(), "previous_start": previous_start}
     row = warehouse.query(sql, params).table.to_pylist()[0]
@@ -47,11 +56,15 @@ def totals(warehouse: Warehouse, scope: Scope, previous_start: datetime) -> dict
 
 def daily(warehouse: Warehouse, scope: Scope) -> dict[date, tuple[int, int]]:
     d = dialect_for(warehouse.dialect)
+    # Two-phase: rows per (day, person) first, then count them. Both engines run this
+    # faster than a count(DISTINCT) per group, and it is exact.
     sql = f"""
-        SELECT {d.local_date("timestamp", "tz")} AS day,
-               {d.count_rows()} AS events,
-               {d.count_distinct("person_id")} AS persons
-        FROM events WHERE {IN_SCOPE}
+        SELECT day, CAST(sum(n) AS BIGINT) AS events, {d.count_rows()} AS persons
+        FROM (
+            SELECT {d.local_date("timestamp", "tz")} AS day, person_id, {d.count_rows()} AS n
+            FROM events WHERE {IN_SCOPE}
+            GROUP BY day, person_id
+        ) AS per_person
         GROUP BY day ORDER BY day
     """
     rows = warehouse.query(sql, {**scope.params(), "tz": scope.timezone}).table.to_pylist()
@@ -63,8 +76,12 @@ def _ranked(
 ) -> list[tuple[str, int, int]]:
     d = dialect_for(warehouse.dialect)
     sql = f"""
-        SELECT {label} AS name, {d.count_rows()} AS hits, {d.count_distinct("person_id")} AS persons
-        FROM events WHERE {IN_SCOPE} AND {where}
+        SELECT name, CAST(sum(n) AS BIGINT) AS hits, {d.count_rows()} AS persons
+        FROM (
+            SELECT {label} AS name, person_id, {d.count_rows()} AS n
+            FROM events WHERE {IN_SCOPE} AND {where}
+            GROUP BY name, person_id
+        ) AS per_person
         GROUP BY name ORDER BY hits DESC, name LIMIT {{limit}}
     """
     rows = warehouse.query(sql, {**scope.params(), "limit": limit}).table.to_pylist()

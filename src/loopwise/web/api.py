@@ -9,16 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from loopwise.core import accounts, audit
+from loopwise.core.accounts import a_role
 from loopwise.core.auth import Principal
-from loopwise.core.errors import Forbidden, InvalidInput
+from loopwise.core.errors import Forbidden
 from loopwise.core.roles import Permission, Role, can_grant
 from loopwise.core.security import generate_password
 from loopwise.web.area import Area
-from loopwise.web.deps import Allowed, DbDep, PrincipalDep, ProjectDep, client_ip
+from loopwise.web.deps import Allowed, DbDep, Id, PersonDep, PrincipalDep, ProjectDep, client_ip
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 Reader = Annotated[Principal, Depends(Allowed(Permission.READ))]
@@ -149,7 +150,7 @@ def create_api_key(
     body: ApiKeyIn, request: Request, project: ProjectDep, principal: KeyManager, db: DbDep
 ) -> CreatedSecret:
     if not can_grant(principal.role, body.role):
-        raise Forbidden(f"a {principal.role.value} cannot create an {body.role.value} key")
+        raise Forbidden(f"{a_role(principal.role)} cannot create {a_role(body.role)} key")
     actor = principal.actor(client_ip(request))
     key, secret = accounts.create_api_key(db, actor, project.id, body.name, body.role)
     db.commit()
@@ -158,7 +159,7 @@ def create_api_key(
 
 @router.delete("/projects/{project_id}/api-keys/{key_id}", status_code=204)
 def revoke_api_key(
-    key_id: int, request: Request, project: ProjectDep, principal: KeyManager, db: DbDep
+    key_id: Id, request: Request, project: ProjectDep, principal: KeyManager, db: DbDep
 ) -> None:
     accounts.revoke_api_key(db, principal.actor(client_ip(request)), project.id, key_id)
     db.commit()
@@ -172,7 +173,7 @@ def list_users(principal: Admin, db: DbDep) -> list[accounts.UserInfo]:
 @router.post("/users", response_model=UserCreated, status_code=201)
 def create_user(body: UserIn, request: Request, principal: Admin, db: DbDep) -> UserCreated:
     if not can_grant(principal.role, body.role):
-        raise InvalidInput("role", f"a {principal.role.value} cannot create an {body.role.value}")
+        raise Forbidden(f"{a_role(principal.role)} cannot create {a_role(body.role)}")
     password = body.password or generate_password()
     actor = principal.actor(client_ip(request))
     user = accounts.create_user(db, actor, body.email, body.role, password, body.name)
@@ -183,10 +184,25 @@ def create_user(body: UserIn, request: Request, principal: Admin, db: DbDep) -> 
 
 @router.put("/users/{user_id}/role", response_model=UserOut)
 def set_role(
-    user_id: int, body: RoleIn, request: Request, principal: Admin, db: DbDep
+    user_id: Id, body: RoleIn, request: Request, principal: Admin, db: DbDep
 ) -> accounts.UserInfo:
     actor = principal.actor(client_ip(request))
     user = accounts.set_role(db, actor, principal.role, user_id, body.role)
+    db.commit()
+    return user
+
+
+class ActiveIn(BaseModel):
+    active: bool
+
+
+@router.put("/users/{user_id}/active", response_model=UserOut)
+def set_active(
+    user_id: Id, body: ActiveIn, request: Request, principal: Admin, db: DbDep
+) -> accounts.UserInfo:
+    """Deactivate someone (signed out, tokens revoked, sign-in refused) or let them back."""
+    actor = principal.actor(client_ip(request))
+    user = accounts.set_active(db, actor, principal.role, user_id, body.active)
     db.commit()
     return user
 
@@ -209,18 +225,21 @@ def create_token(
 
 
 @router.delete("/me/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, request: Request, principal: PrincipalDep, db: DbDep) -> None:
-    if principal.user_id is None:
-        raise Forbidden("only a person's own credentials can revoke their tokens")
+def revoke_token(token_id: Id, request: Request, principal: PersonDep, db: DbDep) -> None:
+    assert principal.user_id is not None  # guaranteed by PersonDep
     accounts.revoke_token(db, principal.actor(client_ip(request)), principal.user_id, token_id)
     db.commit()
 
 
 @router.get("/audit", response_model=list[AuditOut])
 def audit_log(
-    principal: Auditor, db: DbDep, action: str | None = None, limit: int = 50, offset: int = 0
+    principal: Auditor,
+    db: DbDep,
+    action: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> list[audit.AuditEntry]:
-    rows, _ = audit.entries(db, action=action, limit=min(max(limit, 1), 500), offset=max(offset, 0))
+    rows, _ = audit.entries(db, action=action, limit=limit, offset=offset)
     return rows
 
 

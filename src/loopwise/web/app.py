@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -112,14 +113,28 @@ def _add_error_handlers(app: FastAPI) -> None:
     def page_or_json(request: Request, status: int, title: str, detail: str) -> Response:
         if _wants_json(request):
             return JSONResponse({"detail": detail}, status_code=status)
-        return render(request, "error.html", {"title": title, "detail": detail}, status)
+        # An htmx request swaps the answer into part of a page: send a fragment, not a page.
+        name = "_error.html" if request.headers.get("hx-request") else "error.html"
+        return render(request, name, {"title": title, "detail": detail}, status)
 
     @app.exception_handler(Unauthenticated)
     async def unauthenticated(request: Request, exc: Unauthenticated) -> Response:
         if _wants_json(request):
             return JSONResponse({"detail": str(exc)}, status_code=401)
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={target}", status_code=303)
+        page = (
+            request.headers.get("hx-current-url", "") if request.headers.get("hx-request") else ""
+        )
+        if page:
+            page = urlsplit(page).path
+        elif request.method == "GET":
+            page = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        target = "/login" + (f"?next={quote(page, safe='/')}" if page and page != "/" else "")
+        if request.headers.get("hx-request"):
+            detail = "Your sign-in has ended."
+            response = render(request, "_error.html", {"detail": detail, "login": target}, 401)
+            response.headers["HX-Redirect"] = target
+            return response
+        return RedirectResponse(target, status_code=303)
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:
@@ -152,6 +167,11 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(404)
     async def no_route(request: Request, exc: Exception) -> Response:
         return page_or_json(request, 404, "Not found", "There is no page at this address.")
+
+    @app.exception_handler(405)
+    async def wrong_method(request: Request, exc: Exception) -> Response:
+        detail = f"{request.method} is not accepted at this address."
+        return page_or_json(request, 405, "Not allowed here", detail)
 
 
 def _renew_session_cookie(request: Request, response: Response) -> None:

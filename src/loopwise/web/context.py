@@ -5,7 +5,8 @@ Built once by ``create_app`` (or the CLI) from settings; nothing here exists at 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import Engine
@@ -31,12 +32,15 @@ class AppContext:
         return ThrottlePolicy(self.settings.login_max_failures, timedelta(minutes=minutes))
 
     closed: bool = False
+    # Set when the server begins to shut down: long-lived streams end so the node drains.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def close(self) -> None:
         """Release both stores; safe to call more than once."""
         if self.closed:
             return
         self.closed = True
+        self.stopping.set()
         self.warehouse.close()
         self.engine.dispose()
 

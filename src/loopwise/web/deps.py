@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from anyio import to_thread
+from fastapi import Depends, Path, Request
 from itsdangerous import BadSignature, Signer
 from sqlalchemy.orm import Session
 
@@ -18,13 +19,17 @@ from loopwise.core import accounts
 from loopwise.core.accounts import ProjectInfo
 from loopwise.core.auth import Principal, from_bearer, from_session_cookie
 from loopwise.core.errors import Forbidden, LoopwiseError, NotFound
-from loopwise.core.roles import Permission
+from loopwise.core.roles import Permission, describe
 from loopwise.core.security import same
 from loopwise.warehouse import Warehouse
 from loopwise.web.context import AppContext
 
 SESSION_COOKIE = "lw_session"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MAX_ID = 2**63 - 1
+
+# Ids in paths: positive and within a 64-bit integer, so no database ever overflows on one.
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class Unauthenticated(LoopwiseError):
@@ -44,12 +49,16 @@ ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
 def get_db(context: ContextDep) -> Iterator[Session]:
-    """A session for the request; handlers that write call ``commit()`` themselves."""
+    """A session for the handler; handlers that write call ``commit()`` themselves.
+
+    Function scope: the connection goes back to the pool when the handler returns, not when
+    the response ends, so a long streaming response holds no database connection.
+    """
     with context.sessions() as session:
         yield session
 
 
-DbDep = Annotated[Session, Depends(get_db)]
+DbDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def get_warehouse(context: ContextDep) -> Warehouse:
@@ -94,7 +103,8 @@ def _resolve(request: Request, context: AppContext) -> Principal | None:
 
 
 async def get_principal(request: Request, context: ContextDep) -> Principal:
-    principal = _resolve(request, context)
+    # The lookup may wait on a database lock: keep it off the event loop.
+    principal = await to_thread.run_sync(_resolve, request, context)
     if principal is None:
         raise Unauthenticated("sign in, or send Authorization: Bearer <token>")
     request.state.principal = principal
@@ -126,13 +136,23 @@ def Allowed(permission: Permission) -> Callable[[Principal], Principal]:  # noqa
 
     def check(principal: PrincipalDep) -> Principal:
         if not principal.can(permission):
-            raise Forbidden(f"your role ({principal.role.value}) may not {permission.value}")
+            raise Forbidden(f"your role ({principal.role.value}) may not {describe(permission)}")
         return principal
 
     return check
 
 
-def get_project(project_id: int, principal: PrincipalDep, db: DbDep) -> ProjectInfo:
+def get_person(principal: PrincipalDep) -> Principal:
+    """A caller who is a person (browser or personal token), not a project API key."""
+    if principal.user_id is None:
+        raise Forbidden("only a person can do this; project API keys cannot")
+    return principal
+
+
+PersonDep = Annotated[Principal, Depends(get_person)]
+
+
+def get_project(project_id: Id, principal: PrincipalDep, db: DbDep) -> ProjectInfo:
     if not principal.sees_project(project_id):
         raise NotFound(f"project {project_id}")
     return accounts.get_project(db, project_id)

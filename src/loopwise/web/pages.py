@@ -6,11 +6,12 @@ import secrets
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, Signer
 
 from loopwise.core import accounts, audit
+from loopwise.core.accounts import a_role
 from loopwise.core.auth import Principal, SignInRefused, sign_in, sign_out
 from loopwise.core.errors import InvalidInput
 from loopwise.core.roles import MATRIX, Permission, Role, can_grant
@@ -21,6 +22,8 @@ from loopwise.web.deps import (
     Allowed,
     ContextDep,
     DbDep,
+    Id,
+    PersonDep,
     PrincipalDep,
     ProjectDep,
     client_ip,
@@ -44,7 +47,9 @@ def _see_other(url: str) -> RedirectResponse:
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths, so the sign-in form cannot bounce people to another site."""
-    if not target or not target.startswith("/") or target.startswith("//"):
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    if any(ord(c) < 32 for c in target):
         return "/"
     parts = urlsplit(target)
     return parts.path + (f"?{parts.query}" if parts.query else "")
@@ -54,15 +59,22 @@ def _safe_next(target: str | None) -> str:
 
 
 def _login_page(
-    request: Request, context: ContextDep, *, error: str = "", email: str = "", status: int = 200
+    request: Request,
+    context: ContextDep,
+    *,
+    error: str = "",
+    email: str = "",
+    next_path: str | None = None,
+    status: int = 200,
 ) -> Response:
-    token = secrets.token_urlsafe(24)
+    # Reuse a still-valid token so two open sign-in tabs do not invalidate each other.
+    token = _login_csrf_token(request, context) or secrets.token_urlsafe(24)
     signed = Signer(context.settings.secret(), salt="login-csrf").sign(token).decode()
     values = {
         "error": error,
         "email": email,
         "csrf": token,
-        "next": request.query_params.get("next", "/"),
+        "next": _safe_next(next_path or request.query_params.get("next")),
     }
     response = render(request, "login.html", values, status)
     response.set_cookie(
@@ -88,13 +100,8 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     if not _login_csrf_ok(request, context, csrf_token):
-        return _login_page(
-            request,
-            context,
-            error="The form expired; please sign in again.",
-            email=email,
-            status=403,
-        )
+        message = "The form expired; please sign in again."
+        return _login_page(request, context, error=message, email=email, next_path=next, status=403)
     try:
         signed = sign_in(
             db,
@@ -108,10 +115,11 @@ def login(
         db.commit()  # keep the failed attempt: it is what throttling counts
         if refused.reason == "locked":
             message = "Too many failed sign-ins. Wait a few minutes and try again."
-            return _login_page(request, context, error=message, email=email, status=429)
-        return _login_page(
-            request, context, error="Wrong email or password.", email=email, status=401
-        )
+            return _login_page(
+                request, context, error=message, email=email, next_path=next, status=429
+            )
+        message = "Wrong email or password."
+        return _login_page(request, context, error=message, email=email, next_path=next, status=401)
     db.commit()
     response = _see_other(_safe_next(next))
     response.set_cookie(
@@ -122,13 +130,17 @@ def login(
     return response
 
 
-def _login_csrf_ok(request: Request, context: ContextDep, sent: str) -> bool:
+def _login_csrf_token(request: Request, context: ContextDep) -> str | None:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     try:
-        expected = Signer(context.settings.secret(), salt="login-csrf").unsign(cookie).decode()
+        return Signer(context.settings.secret(), salt="login-csrf").unsign(cookie).decode()
     except BadSignature:
-        return False
-    return bool(sent) and secrets.compare_digest(expected, sent)
+        return None
+
+
+def _login_csrf_ok(request: Request, context: ContextDep, sent: str) -> bool:
+    expected = _login_csrf_token(request, context)
+    return bool(sent and expected) and secrets.compare_digest(expected or "", sent)
 
 
 @router.post("/logout")
@@ -228,12 +240,12 @@ def create_api_key(
             request, project, principal, context, db, errors={exc.field: exc.message}, status=422
         )
     db.commit()
-    return _settings(request, project, principal, context, db, new_key=secret)
+    return _private(_settings(request, project, principal, context, db, new_key=secret))
 
 
 @router.post("/projects/{project_id}/api-keys/{key_id}/revoke")
 def revoke_api_key(
-    request: Request, key_id: int, project: ProjectDep, principal: KeyManager, db: DbDep
+    request: Request, key_id: Id, project: ProjectDep, principal: KeyManager, db: DbDep
 ) -> Response:
     accounts.revoke_api_key(db, principal.actor(client_ip(request)), project.id, key_id)
     db.commit()
@@ -273,7 +285,7 @@ def add_person(
     try:
         chosen = accounts.parse_role(role)
         if not can_grant(principal.role, chosen):
-            raise InvalidInput("role", f"a {principal.role.value} cannot create an {chosen.value}")
+            raise InvalidInput("role", f"{a_role(principal.role)} cannot create {a_role(chosen)}")
         password = generate_password()
         accounts.create_user(db, principal.actor(client_ip(request)), email, chosen, password, name)
     except InvalidInput as exc:
@@ -281,13 +293,16 @@ def add_person(
             request, principal, db, errors={exc.field: exc.message}, values=values, status=422
         )
     db.commit()
-    note = f"{email.strip().lower()} can now sign in with the one-time password {password}"
-    return _people(request, principal, db, created=note)
+    note = (
+        f"{email.strip().lower()} can now sign in with the temporary password {password} "
+        "— pass it on privately and ask them to change it on their account page."
+    )
+    return _private(_people(request, principal, db, created=note))
 
 
 @router.post("/people/{user_id}/role")
 def change_role(
-    request: Request, user_id: int, principal: Admin, db: DbDep, role: Annotated[str, Form()] = ""
+    request: Request, user_id: Id, principal: Admin, db: DbDep, role: Annotated[str, Form()] = ""
 ) -> Response:
     try:
         accounts.set_role(
@@ -303,15 +318,35 @@ def change_role(
     return _see_other("/people")
 
 
+@router.post("/people/{user_id}/active")
+def set_active(
+    request: Request,
+    user_id: Id,
+    principal: Admin,
+    db: DbDep,
+    active: Annotated[bool, Form()] = False,
+) -> Response:
+    actor = principal.actor(client_ip(request))
+    try:
+        accounts.set_active(db, actor, principal.role, user_id, active)
+    except InvalidInput as exc:
+        return _people(request, principal, db, errors={f"role-{user_id}": exc.message}, status=422)
+    db.commit()
+    return _see_other("/people")
+
+
 # --- audit log ------------------------------------------------------------------------------
 
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(
-    request: Request, principal: Auditor, db: DbDep, action: str = "", page: int = 1
+    request: Request,
+    principal: Auditor,
+    db: DbDep,
+    action: str = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
     size = 50
-    page = max(page, 1)
     rows, total = audit.entries(db, action=action or None, limit=size, offset=(page - 1) * size)
     context = {
         "rows": rows, "total": total, "page": page, "pages": max((total + size - 1) // size, 1),
@@ -325,22 +360,50 @@ def audit_page(
 
 
 @router.get("/account", response_class=HTMLResponse)
-def account_page(request: Request, principal: PrincipalDep, db: DbDep) -> Response:
+def account_page(request: Request, principal: PersonDep, db: DbDep) -> Response:
     return _account(request, principal, db)
 
 
 def _account(
     request: Request, principal: Principal, db: DbDep, *, new_token: str = "",
-    errors: dict[str, str] | None = None, status: int = 200,
+    errors: dict[str, str] | None = None, notice: str = "", status: int = 200,
 ) -> Response:  # fmt: skip
     assert principal.user_id is not None
     context = {
         "me": accounts.get_user(db, principal.user_id),
         "tokens": accounts.list_tokens(db, principal.user_id),
         "can_tokens": principal.can(Permission.CREATE_TOKEN), "new_token": new_token,
-        "errors": errors or {},
+        "errors": errors or {}, "notice": notice,
     }  # fmt: skip
-    return render(request, "account.html", context, status)
+    return _private(render(request, "account.html", context, status))
+
+
+def _private(response: Response) -> Response:
+    """Pages that may show a secret once are never cached or restored from history."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/account/password")
+def change_password(
+    request: Request,
+    principal: PersonDep,
+    context: ContextDep,
+    db: DbDep,
+    current_password: Annotated[str, Form()] = "",
+    new_password: Annotated[str, Form()] = "",
+) -> Response:
+    assert principal.user_id is not None  # guaranteed by PersonDep
+    keep = session_token(context, request) or ""
+    try:
+        accounts.change_password(
+            db, principal.actor(client_ip(request)), principal.user_id, current_password,
+            new_password, keep,
+        )  # fmt: skip
+    except InvalidInput as exc:
+        return _account(request, principal, db, errors={exc.field: exc.message}, status=422)
+    db.commit()
+    return _account(request, principal, db, notice="Your password is changed.")
 
 
 @router.post("/account/tokens")
@@ -359,8 +422,8 @@ def create_token(
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-def revoke_token(request: Request, token_id: int, principal: PrincipalDep, db: DbDep) -> Response:
-    assert principal.user_id is not None
+def revoke_token(request: Request, token_id: Id, principal: PersonDep, db: DbDep) -> Response:
+    assert principal.user_id is not None  # guaranteed by PersonDep
     accounts.revoke_token(db, principal.actor(client_ip(request)), principal.user_id, token_id)
     db.commit()
     return _see_other("/account")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
@@ -31,20 +31,28 @@ from loopwise.web.render import render
 router = APIRouter()
 Reader = Annotated[Principal, Depends(Allowed(Permission.READ))]
 MAX_BATCH = 10_000
+MAX_BODY_BYTES = 20 * 1024 * 1024
 STREAM_SECONDS = 300  # browsers reconnect by themselves; bounded streams let servers drain
 
 
 @router.post("/capture/", tags=["ingestion"])
 async def capture_endpoint(request: Request, context: ContextDep, db: DbDep) -> JSONResponse:
     """PostHog-style capture: ``{"api_key", "event", "distinct_id", "properties", ...}``."""
+    raw_body = await _read_capped(request, MAX_BODY_BYTES)
+    if raw_body is None:
+        return _problem(413, "body", f"is larger than {MAX_BODY_BYTES // 1024 // 1024} MB")
     try:
-        body = json.loads(await request.body() or b"null")
+        body = json.loads(raw_body or b"null")
     except ValueError:
         return _problem(400, "body", "is not valid JSON")
     if not isinstance(body, dict):
         return _problem(400, "body", "must be a JSON object")
     key = body.get("api_key") or body.get("token")
-    project = accounts.project_by_write_key(db, key) if isinstance(key, str) else None
+    project = (
+        await to_thread.run_sync(accounts.project_by_write_key, db, key)
+        if isinstance(key, str)
+        else None
+    )
     if project is None:
         return _problem(401, "api_key", "is missing or is not the write key of any project")
     raw = body.get("batch", [body])
@@ -60,9 +68,25 @@ async def capture_endpoint(request: Request, context: ContextDep, db: DbDep) -> 
     return JSONResponse({"status": 1})
 
 
+async def _read_capped(request: Request, limit: int) -> bytes | None:
+    """The request body, or None once it grows past ``limit`` (checked while reading)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _to_event(item: Any) -> CaptureEvent:
     if not isinstance(item, dict):
         raise TypeError("each event must be a JSON object")
+    if not isinstance(item.get("properties") or {}, dict):
+        raise TypeError("properties must be a JSON object")
     properties = dict(item.get("properties") or {})
     distinct_id = item.get("distinct_id") or properties.pop("distinct_id", None)
     timestamp = item.get("timestamp") or datetime.now(UTC).isoformat()
@@ -96,15 +120,20 @@ def live_page(
     request: Request, project: ProjectDep, principal: Reader, warehouse: WarehouseDep
 ) -> Response:
     recent = live.recent_events(warehouse, project.id)
-    return render(request, "ingest/live.html", {"project": project, "events": recent})
+    after = live.Cursor.after(recent[0]).encode() if recent else ""
+    context = {"project": project, "events": recent, "after": after}
+    return render(request, "ingest/live.html", context)
 
 
 @router.get("/api/projects/{project_id}/events/recent", tags=["ingestion"])
 def recent_events(
-    project: ProjectDep, principal: Reader, warehouse: WarehouseDep, limit: int = 50
+    project: ProjectDep,
+    principal: Reader,
+    warehouse: WarehouseDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[live.LiveEvent]:
-    """The newest events received, newest first (at most 500)."""
-    return live.recent_events(warehouse, project.id, limit=min(max(limit, 1), 500))
+    """The newest events received in the last week, newest first."""
+    return live.recent_events(warehouse, project.id, limit=limit)
 
 
 @router.get("/projects/{project_id}/live/stream", include_in_schema=False)
@@ -112,25 +141,32 @@ def live_stream(
     request: Request,
     project: ProjectDep,
     principal: Reader,
-    warehouse: WarehouseDep,
+    context: ContextDep,
     after: str = "",
 ) -> StreamingResponse:
-    """Server-sent events: a message per batch of newly received events."""
-    cursor = live.parse_cursor(after)
+    """Server-sent events: one message per batch of newly received events, oldest first.
+
+    Each message's ``id`` is the feed cursor, so a reconnecting browser (which sends it back
+    as ``Last-Event-ID``) resumes exactly where it stopped.
+    """
+    cursor = live.Cursor.decode(request.headers.get("last-event-id") or after)
+    warehouse, stopping = context.warehouse, context.stopping
 
     async def messages() -> AsyncIterator[str]:
         nonlocal cursor
         loop = asyncio.get_running_loop()
         deadline = loop.time() + STREAM_SECONDS
         yield "retry: 2000\n\n"
-        while loop.time() < deadline and not await request.is_disconnected():
+        while loop.time() < deadline and not stopping.is_set():
+            if await request.is_disconnected():
+                return
             fresh = await to_thread.run_sync(live.events_after, warehouse, project.id, cursor)
             if fresh:
-                cursor = fresh[0].received_at
+                cursor = live.Cursor.after(fresh[-1])
                 payload = json.dumps([e.model_dump(mode="json") for e in fresh])
-                yield f"event: events\ndata: {payload}\n\n"
-            else:
-                yield ": keep-alive\n\n"
+                yield f"id: {cursor.encode()}\nevent: events\ndata: {payload}\n\n"
+                continue  # a full page may mean more is waiting
+            yield ": keep-alive\n\n"
             await asyncio.sleep(1.0)
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}

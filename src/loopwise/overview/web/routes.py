@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,29 +11,50 @@ from typing import Annotated, Any
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import AfterValidator
 
 from loopwise.core.accounts import ProjectInfo
 from loopwise.core.auth import Principal
 from loopwise.core.roles import Permission
+from loopwise.overview.cache import TtlCache
 from loopwise.overview.contracts import Overview
 from loopwise.overview.facade import PERIODS, project_overview
+from loopwise.warehouse import Warehouse, WarehouseError
 from loopwise.web.area import Area, NavItem
 from loopwise.web.deps import Allowed, ProjectDep, WarehouseDep
 from loopwise.web.render import render
 
 router = APIRouter()
+log = logging.getLogger("loopwise.overview")
 Reader = Annotated[Principal, Depends(Allowed(Permission.READ))]
-Days = Annotated[int, Query(description="Length of the period: 7, 30 or 90 days.")]
 
 
-def _checked_days(days: int) -> int:
-    return days if days in PERIODS else 30
+def _period(days: int) -> int:
+    if days not in PERIODS:
+        raise ValueError(f"must be one of {', '.join(map(str, PERIODS))}")
+    return days
 
 
-async def _overview(warehouse: WarehouseDep, project: ProjectInfo, days: int) -> Overview:
-    return await to_thread.run_sync(
-        lambda: project_overview(warehouse, project.id, days=days, timezone=project.timezone)
-    )
+Days = Annotated[
+    int, Query(description="Length of the period: 7, 30 or 90 days."), AfterValidator(_period)
+]
+
+
+CACHE_SECONDS = 120
+
+
+async def _overview(
+    request: Request, warehouse: Warehouse, project: ProjectInfo, days: int, refresh: bool
+) -> Overview:
+    cache: TtlCache[Overview] | None = getattr(request.app.state, "overview_cache", None)
+    if cache is None:
+        cache = request.app.state.overview_cache = TtlCache(CACHE_SECONDS)
+    key = (project.id, days, project.timezone)
+
+    def compute() -> Overview:
+        return project_overview(warehouse, project.id, days=days, timezone=project.timezone)
+
+    return await to_thread.run_sync(lambda: cache.get_or_compute(key, compute, refresh=refresh))
 
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -40,7 +62,7 @@ def dashboard(
     request: Request, project: ProjectDep, principal: Reader, days: Days = 30
 ) -> Response:
     """The page shell; the numbers load into it through the partial below."""
-    context = {"project": project, "days": _checked_days(days), "periods": PERIODS}
+    context = {"project": project, "days": days, "periods": PERIODS}
     return render(request, "overview/dashboard.html", context)
 
 
@@ -51,18 +73,32 @@ async def dashboard_partial(
     principal: Reader,
     warehouse: WarehouseDep,
     days: Days = 30,
+    refresh: bool = False,
 ) -> Response:
-    overview = await _overview(warehouse, project, _checked_days(days))
+    try:
+        overview = await _overview(request, warehouse, project, days, refresh)
+    except WarehouseError as exc:
+        log.warning("overview failed", extra={"project_id": project.id, "error": str(exc)})
+        detail = "The numbers could not be loaded right now. Reload the page to try again."
+        return render(request, "_error.html", {"detail": detail}, 503)
     context = {"project": project, "o": overview, "charts": _charts(overview)}
     return render(request, "overview/_overview.html", context)
 
 
 @router.get("/api/projects/{project_id}/overview", tags=["overview"])
 async def dashboard_json(
-    project: ProjectDep, principal: Reader, warehouse: WarehouseDep, days: Days = 30
+    request: Request,
+    project: ProjectDep,
+    principal: Reader,
+    warehouse: WarehouseDep,
+    days: Days = 30,
+    refresh: bool = False,
 ) -> dict[str, Any]:
-    """Headline numbers, a daily series and top lists for the last 7, 30 or 90 days."""
-    overview = await _overview(warehouse, project, _checked_days(days))
+    """Headline numbers, a daily series and top lists for the last 7, 30 or 90 days.
+
+    Results are cached for two minutes; ``refresh=true`` recomputes them.
+    """
+    overview = await _overview(request, warehouse, project, days, refresh)
     return asdict(overview)
 
 

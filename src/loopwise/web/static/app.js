@@ -7,16 +7,13 @@
     var source = document.querySelector(button.getAttribute("data-copy"));
     if (!source) return;
     var text = source.textContent.trim();
-    var done = function () { var old = button.textContent; button.textContent = "Copied"; setTimeout(function () { button.textContent = old; }, 1500); };
-    if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text).then(done, function () {}); }
-    else { var range = document.createRange(); range.selectNodeContents(source); var sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range); done(); }
+    var say = function (label) { var old = button.textContent; button.textContent = label; setTimeout(function () { button.textContent = old; }, 1500); };
+    if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text).then(function () { say("Copied"); }, function () {}); }
+    else { var range = document.createRange(); range.selectNodeContents(source); var sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range); say("Selected: press Ctrl+C"); }
   });
   document.addEventListener("submit", function (event) {
     var message = event.target.getAttribute("data-confirm");
     if (message && !window.confirm(message)) event.preventDefault();
-  });
-  document.addEventListener("change", function (event) {
-    if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
   });
 
   // Charts: <div class="chart" data-chart='{...echarts option...}'>, drawn once echarts loads.
