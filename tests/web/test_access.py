@@ -64,7 +64,9 @@ def test_only_owners_and_admins_create_api_keys(
     assert response.status_code == status, response.text
 
 
-def test_viewer_cannot_change_settings_or_roles(client: TestClient, context: AppContext) -> None:
+def test_viewer_cannot_create_projects_or_change_roles(
+    client: TestClient, context: AppContext
+) -> None:
     viewer = create_user(context, Role.VIEWER)
     other = create_user(context, Role.ANALYST)
     csrf = sign_in(client, viewer.email)
@@ -226,3 +228,33 @@ def test_forged_session_cookie_is_refused(client: TestClient) -> None:
 def test_people_page_is_for_member_managers(client: TestClient, context: AppContext) -> None:
     sign_in(client, create_user(context, Role.ANALYST).email)
     assert client.get("/people").status_code == 403
+
+
+def test_only_settings_editors_rename_a_project(client: TestClient, context: AppContext) -> None:
+    project = create_project(context, "Before")
+    viewer_csrf = sign_in(client, create_user(context, Role.VIEWER).email)
+    form = {"name": "After", "timezone": "Europe/Paris", "csrf_token": viewer_csrf}
+    assert client.post(f"/projects/{project.id}/settings", data=form).status_code == 403
+    admin_csrf = sign_in(client, create_user(context, Role.ADMIN).email)
+    bad = client.post(
+        f"/projects/{project.id}/settings",
+        data={"name": "After", "timezone": "Mars/Base", "csrf_token": admin_csrf},
+    )
+    assert bad.status_code == 422
+    assert "not an IANA time zone" in bad.text
+    form["csrf_token"] = admin_csrf
+    saved = client.post(f"/projects/{project.id}/settings", data=form)
+    assert "Project settings saved" in saved.text
+    headers = {"X-CSRF-Token": admin_csrf}
+    assert client.get(f"/api/projects/{project.id}", headers=headers).json()["timezone"] == (
+        "Europe/Paris"
+    )
+    updated = [
+        e
+        for e in client.get("/api/audit", headers=headers).json()
+        if e["action"] == "project.updated"
+    ]
+    assert updated[0]["details"] == {
+        "name": ["Before", "After"],
+        "timezone": ["UTC", "Europe/Paris"],
+    }

@@ -240,15 +240,39 @@ def change_password(
 
 
 def create_project(session: Session, actor: Actor, name: str, timezone: str = "UTC") -> ProjectInfo:
+    clean = _check_project_fields(name, timezone)
+    row = Project(name=clean, timezone=timezone, write_key="lw_" + secrets.token_urlsafe(24))
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "project.created", clean, project_id=row.id)
+    return _project(row)
+
+
+def _check_project_fields(name: str, timezone: str) -> str:
     clean = name.strip()
     if not clean or len(clean) > 200:
         raise InvalidInput("name", "give the project a name of 1 to 200 characters")
     if timezone not in available_timezones():
         raise InvalidInput("timezone", f"{timezone!r} is not an IANA time zone (e.g. Europe/Paris)")
-    row = Project(name=clean, timezone=timezone, write_key="lw_" + secrets.token_urlsafe(24))
-    session.add(row)
-    session.flush()
-    audit.record(session, actor, "project.created", clean, project_id=row.id)
+    return clean
+
+
+def update_project(
+    session: Session, actor: Actor, project_id: int, name: str, timezone: str
+) -> ProjectInfo:
+    """Rename a project or change the time zone its days and weeks follow."""
+    row = session.get(Project, project_id)
+    if row is None:
+        raise NotFound(f"project {project_id}")
+    clean = _check_project_fields(name, timezone)
+    changes = {
+        k: [old, new]
+        for k, old, new in (("name", row.name, clean), ("timezone", row.timezone, timezone))
+        if old != new
+    }
+    if changes:
+        row.name, row.timezone = clean, timezone
+        audit.record(session, actor, "project.updated", clean, project_id=row.id, **changes)
     return _project(row)
 
 

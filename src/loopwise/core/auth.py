@@ -19,7 +19,14 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from loopwise.core import audit
 from loopwise.core.audit import Actor
 from loopwise.core.db import utcnow
-from loopwise.core.models import ApiKey, LoginAttempt, PersonalToken, User, WebSession
+from loopwise.core.models import (
+    ApiKey,
+    AuditEvent,
+    LoginAttempt,
+    PersonalToken,
+    User,
+    WebSession,
+)
 from loopwise.core.roles import Permission, Role, allows
 from loopwise.core.security import token_hash, verify_password
 
@@ -107,6 +114,15 @@ def is_locked(session: Session, email: str, ip: str, policy: ThrottlePolicy) -> 
     return by_email >= policy.max_failures or by_ip >= policy.max_failures * 4
 
 
+def _locked_recently(session: Session, address: str, policy: ThrottlePolicy) -> bool:
+    query = select(AuditEvent.id).where(
+        AuditEvent.action == "sign_in.locked",
+        AuditEvent.target == address,
+        AuditEvent.at >= utcnow() - policy.window,
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
 def sign_in(
     session: Session,
     email: str,
@@ -122,7 +138,8 @@ def sign_in(
     actor = Actor(address, None, ip)
     purge_expired(session, keep_attempts=max(timedelta(days=1), policy.window))
     if is_locked(session, address, ip, policy):
-        audit.record(session, actor, "sign_in.locked", address)
+        if not _locked_recently(session, address, policy):  # one entry per lockout, not per try
+            audit.record(session, actor, "sign_in.locked", address)
         raise SignInRefused("locked")
     user = session.scalar(select(User).where(User.email == address))
     valid = verify_password(user.password_hash if user else None, password)

@@ -25,6 +25,7 @@ router = APIRouter(prefix="/api", tags=["accounts"])
 Reader = Annotated[Principal, Depends(Allowed(Permission.READ))]
 Creator = Annotated[Principal, Depends(Allowed(Permission.CREATE_PROJECT))]
 KeyManager = Annotated[Principal, Depends(Allowed(Permission.MANAGE_API_KEYS))]
+SettingsEditor = Annotated[Principal, Depends(Allowed(Permission.CHANGE_SETTINGS))]
 Admin = Annotated[Principal, Depends(Allowed(Permission.MANAGE_MEMBERS))]
 Auditor = Annotated[Principal, Depends(Allowed(Permission.VIEW_AUDIT))]
 TokenMaker = Annotated[Principal, Depends(Allowed(Permission.CREATE_TOKEN))]
@@ -138,6 +139,23 @@ def create_project(
 @router.get("/projects/{project_id}", response_model=ProjectOut)
 def get_project(project: ProjectDep, principal: Reader) -> accounts.ProjectInfo:
     return project
+
+
+class ProjectPatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    timezone: str | None = None
+
+
+@router.patch("/projects/{project_id}", response_model=ProjectOut)
+def update_project(
+    body: ProjectPatch, request: Request, project: ProjectDep, principal: SettingsEditor, db: DbDep
+) -> accounts.ProjectInfo:
+    """Rename the project or change its time zone."""
+    actor = principal.actor(client_ip(request))
+    name, timezone = body.name or project.name, body.timezone or project.timezone
+    updated = accounts.update_project(db, actor, project.id, name, timezone)
+    db.commit()
+    return updated
 
 
 @router.get("/projects/{project_id}/api-keys", response_model=list[KeyOut])

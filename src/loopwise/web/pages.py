@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 from urllib.parse import urlsplit
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -38,6 +39,7 @@ Admin = Annotated[Principal, Depends(Allowed(Permission.MANAGE_MEMBERS))]
 Auditor = Annotated[Principal, Depends(Allowed(Permission.VIEW_AUDIT))]
 Creator = Annotated[Principal, Depends(Allowed(Permission.CREATE_PROJECT))]
 KeyManager = Annotated[Principal, Depends(Allowed(Permission.MANAGE_API_KEYS))]
+SettingsEditor = Annotated[Principal, Depends(Allowed(Permission.CHANGE_SETTINGS))]
 TokenMaker = Annotated[Principal, Depends(Allowed(Permission.CREATE_TOKEN))]
 
 
@@ -179,6 +181,7 @@ def _projects(
     projects = [p for p in accounts.list_projects(db) if principal.sees_project(p.id)]
     context = {
         "projects": projects, "errors": errors or {}, "values": values or {},
+        "zones": sorted(available_timezones()),
         "can_create": principal.can(Permission.CREATE_PROJECT),
     }  # fmt: skip
     return render(request, "projects.html", context, status)
@@ -218,8 +221,31 @@ def _settings(
         "keys": accounts.list_api_keys(db, project.id) if can_keys else [],
         "can_keys": can_keys, "new_key": new_key, "errors": errors or {},
         "key_roles": [r for r in Role if r != Role.OWNER],
+        "can_settings": principal.can(Permission.CHANGE_SETTINGS),
+        "saved": request.query_params.get("saved") == "1",
+        "zones": sorted(available_timezones()),
     }  # fmt: skip
     return render(request, "project_settings.html", values, status)
+
+
+@router.post("/projects/{project_id}/settings")
+def update_project(
+    request: Request,
+    project: ProjectDep,
+    principal: SettingsEditor,
+    context: ContextDep,
+    db: DbDep,
+    name: Annotated[str, Form()] = "",
+    timezone: Annotated[str, Form()] = "",
+) -> Response:
+    actor = principal.actor(client_ip(request))
+    try:
+        accounts.update_project(db, actor, project.id, name, timezone)
+    except InvalidInput as exc:
+        errors = {exc.field: exc.message}
+        return _settings(request, project, principal, context, db, errors=errors, status=422)
+    db.commit()
+    return _see_other(f"/projects/{project.id}/settings?saved=1")
 
 
 @router.post("/projects/{project_id}/api-keys")
