@@ -85,3 +85,7 @@ def build_events(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     """Events as Arrow: each row overrides the defaults; uuids are e00000, e00001, …"""
     records = [EVENT_DEFAULTS | {"uuid": f"e{i:05d}"} | dict(row) for i, row in enumerate(rows)]
     return pa.Table.from_pylist(records, schema=EVENTS)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -9,6 +9,7 @@ from loopwise.core.roles import Role
 from loopwise.web.context import AppContext
 from tests.factories import (
     PASSWORD,
+    bearer,
     create_api_key,
     create_project,
     create_token,
@@ -16,10 +17,6 @@ from tests.factories import (
     form_token,
     sign_in,
 )
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_api_requires_credentials(client: TestClient) -> None:

@@ -7,11 +7,7 @@ from fastapi.testclient import TestClient
 
 from loopwise.core.roles import Role
 from loopwise.web.context import AppContext
-from tests.factories import create_api_key, create_project, create_user, form_token, sign_in
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from tests.factories import bearer, create_api_key, create_project, create_user, form_token, sign_in
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,7 @@ from fastapi.testclient import TestClient
 
 from loopwise.core.roles import Role
 from loopwise.web.context import AppContext
-from tests.factories import PASSWORD, create_token, create_user, form_token, sign_in
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from tests.factories import PASSWORD, bearer, create_token, create_user, form_token, sign_in
 
 
 def test_deactivating_someone_ends_their_sessions_and_tokens(

@@ -9,26 +9,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from loopwise.core import accounts, audit
 from loopwise.core.accounts import a_role
-from loopwise.core.auth import Principal
 from loopwise.core.errors import Forbidden
-from loopwise.core.roles import Permission, Role, can_grant
+from loopwise.core.roles import Role, can_grant
 from loopwise.core.security import generate_password
 from loopwise.web.area import Area
-from loopwise.web.deps import Allowed, DbDep, Id, PersonDep, PrincipalDep, ProjectDep, client_ip
+from loopwise.web.deps import (
+    Admin,
+    Auditor,
+    Creator,
+    DbDep,
+    Id,
+    KeyManager,
+    PersonDep,
+    PrincipalDep,
+    ProjectDep,
+    Reader,
+    SettingsEditor,
+    TokenMaker,
+    client_ip,
+)
 
 router = APIRouter(prefix="/api", tags=["accounts"])
-Reader = Annotated[Principal, Depends(Allowed(Permission.READ))]
-Creator = Annotated[Principal, Depends(Allowed(Permission.CREATE_PROJECT))]
-KeyManager = Annotated[Principal, Depends(Allowed(Permission.MANAGE_API_KEYS))]
-SettingsEditor = Annotated[Principal, Depends(Allowed(Permission.CHANGE_SETTINGS))]
-Admin = Annotated[Principal, Depends(Allowed(Permission.MANAGE_MEMBERS))]
-Auditor = Annotated[Principal, Depends(Allowed(Permission.VIEW_AUDIT))]
-TokenMaker = Annotated[Principal, Depends(Allowed(Permission.CREATE_TOKEN))]
 
 
 class Out(BaseModel):

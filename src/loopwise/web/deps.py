@@ -142,6 +142,16 @@ def Allowed(permission: Permission) -> Callable[[Principal], Principal]:  # noqa
     return check
 
 
+# The callers each permission lets through, for handlers to declare what they need.
+Reader = Annotated[Principal, Depends(Allowed(Permission.READ))]
+Creator = Annotated[Principal, Depends(Allowed(Permission.CREATE_PROJECT))]
+SettingsEditor = Annotated[Principal, Depends(Allowed(Permission.CHANGE_SETTINGS))]
+KeyManager = Annotated[Principal, Depends(Allowed(Permission.MANAGE_API_KEYS))]
+Admin = Annotated[Principal, Depends(Allowed(Permission.MANAGE_MEMBERS))]
+Auditor = Annotated[Principal, Depends(Allowed(Permission.VIEW_AUDIT))]
+TokenMaker = Annotated[Principal, Depends(Allowed(Permission.CREATE_TOKEN))]
+
+
 def get_person(principal: PrincipalDep) -> Principal:
     """A caller who is a person (browser or personal token), not a project API key."""
     if principal.user_id is None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, Signer
 
@@ -20,13 +20,18 @@ from loopwise.core.security import generate_password
 from loopwise.web.area import Area
 from loopwise.web.deps import (
     SESSION_COOKIE,
-    Allowed,
+    Admin,
+    Auditor,
     ContextDep,
+    Creator,
     DbDep,
     Id,
+    KeyManager,
     PersonDep,
     PrincipalDep,
     ProjectDep,
+    SettingsEditor,
+    TokenMaker,
     client_ip,
     session_cookie_value,
     session_token,
@@ -35,12 +40,6 @@ from loopwise.web.render import render
 
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "lw_login_csrf"
-Admin = Annotated[Principal, Depends(Allowed(Permission.MANAGE_MEMBERS))]
-Auditor = Annotated[Principal, Depends(Allowed(Permission.VIEW_AUDIT))]
-Creator = Annotated[Principal, Depends(Allowed(Permission.CREATE_PROJECT))]
-KeyManager = Annotated[Principal, Depends(Allowed(Permission.MANAGE_API_KEYS))]
-SettingsEditor = Annotated[Principal, Depends(Allowed(Permission.CHANGE_SETTINGS))]
-TokenMaker = Annotated[Principal, Depends(Allowed(Permission.CREATE_TOKEN))]
 
 
 def _see_other(url: str) -> RedirectResponse:

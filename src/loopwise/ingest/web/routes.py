@@ -14,22 +14,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from loopwise.core import accounts
-from loopwise.core.auth import Principal
-from loopwise.core.roles import Permission
 from loopwise.ingest import live
 from loopwise.ingest.contracts import CaptureEvent
 from loopwise.ingest.facade import capture
 from loopwise.web.area import Area, NavItem
-from loopwise.web.deps import Allowed, ContextDep, DbDep, ProjectDep, WarehouseDep
+from loopwise.web.deps import ContextDep, DbDep, ProjectDep, Reader, WarehouseDep
 from loopwise.web.render import render
 
 router = APIRouter()
-Reader = Annotated[Principal, Depends(Allowed(Permission.READ))]
 MAX_BATCH = 10_000
 MAX_BODY_BYTES = 20 * 1024 * 1024
 STREAM_SECONDS = 300  # browsers reconnect by themselves; bounded streams let servers drain

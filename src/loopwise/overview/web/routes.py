@@ -9,24 +9,21 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import AfterValidator
 
 from loopwise.core.accounts import ProjectInfo
-from loopwise.core.auth import Principal
-from loopwise.core.roles import Permission
 from loopwise.overview.cache import TtlCache
 from loopwise.overview.contracts import Overview
 from loopwise.overview.facade import PERIODS, project_overview
 from loopwise.warehouse import Warehouse, WarehouseError
 from loopwise.web.area import Area, NavItem
-from loopwise.web.deps import Allowed, ProjectDep, WarehouseDep
+from loopwise.web.deps import ProjectDep, Reader, WarehouseDep
 from loopwise.web.render import render
 
 router = APIRouter()
 log = logging.getLogger("loopwise.overview")
-Reader = Annotated[Principal, Depends(Allowed(Permission.READ))]
 
 
 def _period(days: int) -> int:
