@@ -14,5 +14,6 @@ def all_areas() -> list[Area]:
     from loopwise.overview.web.routes import area as overview_area
     from loopwise.web.api import area as api_area
     from loopwise.web.pages import area as pages_area
+    from loopwise.web.signin import area as signin_area
 
-    return [pages_area, overview_area, ingest_area, api_area]
+    return [signin_area, pages_area, overview_area, ingest_area, api_area]

@@ -1,25 +1,21 @@
-"""The shell's own pages: sign-in, home, projects, people & roles, audit log, account."""
+"""The shell's own pages: home, projects and their settings, people & roles, audit log, account."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from itsdangerous import BadSignature, Signer
+from fastapi.responses import HTMLResponse, Response
 
 from loopwise.core import accounts, audit
 from loopwise.core.accounts import a_role
-from loopwise.core.auth import Principal, SignInRefused, sign_in, sign_out
+from loopwise.core.auth import Principal
 from loopwise.core.errors import InvalidInput
 from loopwise.core.roles import MATRIX, Permission, Role, can_grant
 from loopwise.core.security import generate_password
 from loopwise.web.area import Area
 from loopwise.web.deps import (
-    SESSION_COOKIE,
     Admin,
     Auditor,
     ContextDep,
@@ -33,126 +29,11 @@ from loopwise.web.deps import (
     SettingsEditor,
     TokenMaker,
     client_ip,
-    session_cookie_value,
     session_token,
 )
-from loopwise.web.render import render
+from loopwise.web.render import render, see_other
 
 router = APIRouter(include_in_schema=False)
-LOGIN_CSRF_COOKIE = "lw_login_csrf"
-
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths, so the sign-in form cannot bounce people to another site."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return "/"
-    if any(ord(c) < 32 for c in target):
-        return "/"
-    parts = urlsplit(target)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-# --- sign-in --------------------------------------------------------------------------------
-
-
-def _login_page(
-    request: Request,
-    context: ContextDep,
-    *,
-    error: str = "",
-    email: str = "",
-    next_path: str | None = None,
-    status: int = 200,
-) -> Response:
-    # Reuse a still-valid token so two open sign-in tabs do not invalidate each other.
-    token = _login_csrf_token(request, context) or secrets.token_urlsafe(24)
-    signed = Signer(context.settings.secret(), salt="login-csrf").sign(token).decode()
-    values = {
-        "error": error,
-        "email": email,
-        "csrf": token,
-        "next": _safe_next(next_path or request.query_params.get("next")),
-    }
-    response = render(request, "login.html", values, status)
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE, signed, httponly=True, samesite="strict",
-        secure=context.settings.secure_cookies, max_age=3600,
-    )  # fmt: skip
-    return response
-
-
-@router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, context: ContextDep) -> Response:
-    return _login_page(request, context)
-
-
-@router.post("/login")
-def login(
-    request: Request,
-    context: ContextDep,
-    db: DbDep,
-    email: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/",
-) -> Response:
-    if not _login_csrf_ok(request, context, csrf_token):
-        message = "The form expired; please sign in again."
-        return _login_page(request, context, error=message, email=email, next_path=next, status=403)
-    try:
-        signed = sign_in(
-            db,
-            email,
-            password,
-            client_ip(request),
-            context.throttle,
-            context.settings.session_hours,
-        )
-    except SignInRefused as refused:
-        db.commit()  # keep the failed attempt: it is what throttling counts
-        if refused.reason == "locked":
-            message = "Too many failed sign-ins. Wait a few minutes and try again."
-            return _login_page(
-                request, context, error=message, email=email, next_path=next, status=429
-            )
-        message = "Wrong email or password."
-        return _login_page(request, context, error=message, email=email, next_path=next, status=401)
-    db.commit()
-    response = _see_other(_safe_next(next))
-    response.set_cookie(
-        SESSION_COOKIE, session_cookie_value(context, signed.token), httponly=True, samesite="lax",
-        secure=context.settings.secure_cookies, max_age=context.settings.session_hours * 3600,
-    )  # fmt: skip
-    response.delete_cookie(LOGIN_CSRF_COOKIE)
-    return response
-
-
-def _login_csrf_token(request: Request, context: ContextDep) -> str | None:
-    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    try:
-        return Signer(context.settings.secret(), salt="login-csrf").unsign(cookie).decode()
-    except BadSignature:
-        return None
-
-
-def _login_csrf_ok(request: Request, context: ContextDep, sent: str) -> bool:
-    expected = _login_csrf_token(request, context)
-    return bool(sent and expected) and secrets.compare_digest(expected or "", sent)
-
-
-@router.post("/logout")
-def logout(request: Request, principal: PrincipalDep, context: ContextDep, db: DbDep) -> Response:
-    token = session_token(context, request)
-    if token:
-        sign_out(db, token, client_ip(request))
-        db.commit()
-    response = _see_other("/login")
-    response.delete_cookie(SESSION_COOKIE)
-    return response
 
 
 # --- home and projects ----------------------------------------------------------------------
@@ -162,7 +43,7 @@ def logout(request: Request, principal: PrincipalDep, context: ContextDep, db: D
 def home(request: Request, principal: PrincipalDep, db: DbDep) -> Response:
     projects = [p for p in accounts.list_projects(db) if principal.sees_project(p.id)]
     if projects:
-        return _see_other(f"/projects/{projects[0].id}")
+        return see_other(f"/projects/{projects[0].id}")
     return render(
         request, "home_empty.html", {"can_create": principal.can(Permission.CREATE_PROJECT)}
     )
@@ -200,7 +81,7 @@ def create_project(
         values = {"name": name, "timezone": timezone}
         return _projects(request, principal, db, {exc.field: exc.message}, values, 422)
     db.commit()
-    return _see_other(f"/projects/{project.id}/settings")
+    return see_other(f"/projects/{project.id}/settings")
 
 
 @router.get("/projects/{project_id}/settings", response_class=HTMLResponse)
@@ -244,7 +125,7 @@ def update_project(
         errors = {exc.field: exc.message}
         return _settings(request, project, principal, context, db, errors=errors, status=422)
     db.commit()
-    return _see_other(f"/projects/{project.id}/settings?saved=1")
+    return see_other(f"/projects/{project.id}/settings?saved=1")
 
 
 @router.post("/projects/{project_id}/api-keys")
@@ -274,7 +155,7 @@ def revoke_api_key(
 ) -> Response:
     accounts.revoke_api_key(db, principal.actor(client_ip(request)), project.id, key_id)
     db.commit()
-    return _see_other(f"/projects/{project.id}/settings")
+    return see_other(f"/projects/{project.id}/settings")
 
 
 # --- people & roles -------------------------------------------------------------------------
@@ -340,7 +221,7 @@ def change_role(
     except InvalidInput as exc:
         return _people(request, principal, db, errors={f"role-{user_id}": exc.message}, status=422)
     db.commit()
-    return _see_other("/people")
+    return see_other("/people")
 
 
 @router.post("/people/{user_id}/active")
@@ -357,7 +238,7 @@ def set_active(
     except InvalidInput as exc:
         return _people(request, principal, db, errors={f"role-{user_id}": exc.message}, status=422)
     db.commit()
-    return _see_other("/people")
+    return see_other("/people")
 
 
 # --- audit log ------------------------------------------------------------------------------
@@ -451,7 +332,7 @@ def revoke_token(request: Request, token_id: Id, principal: PersonDep, db: DbDep
     assert principal.user_id is not None  # guaranteed by PersonDep
     accounts.revoke_token(db, principal.actor(client_ip(request)), principal.user_id, token_id)
     db.commit()
-    return _see_other("/account")
+    return see_other("/account")
 
 
 area = Area(name="shell", router=router)

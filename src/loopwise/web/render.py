@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
@@ -42,3 +42,8 @@ def render(
     templates: Jinja2Templates = request.app.state.templates
     values = {"principal": getattr(request.state, "principal", None), **(context or {})}
     return templates.TemplateResponse(request, name, values, status_code=status_code)
+
+
+def see_other(url: str) -> RedirectResponse:
+    """Redirect after a form post, so reloading the page does not post again."""
+    return RedirectResponse(url, status_code=303)
