@@ -105,6 +105,8 @@ PALETTE = ["#4f46e5", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#1
 def _charts(o: Overview) -> dict[str, str]:
     """ECharts options, serialised for the page's ``data-chart`` attributes."""
     days = [p.day.isoformat() for p in o.daily]
+    if days:
+        days[-1] += " (so far)"  # today is not over: its dip is not a drop
     activity = {
         "color": PALETTE,
         "tooltip": {"trigger": "axis"},
