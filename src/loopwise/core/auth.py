@@ -137,11 +137,13 @@ def sign_in(
         raise SignInRefused("invalid")  # no account can match; nothing worth recording
     actor = Actor(address, None, ip)
     purge_expired(session, keep_attempts=max(timedelta(days=1), policy.window))
+    # Lock the account's row (PostgreSQL) so that parallel guesses at one account are
+    # counted one after another instead of all passing the check before any is recorded.
+    user = session.scalar(select(User).where(User.email == address).with_for_update())
     if is_locked(session, address, ip, policy):
         if not _locked_recently(session, address, policy):  # one entry per lockout, not per try
             audit.record(session, actor, "sign_in.locked", address)
         raise SignInRefused("locked")
-    user = session.scalar(select(User).where(User.email == address))
     valid = verify_password(user.password_hash if user else None, password)
     session.add(LoginAttempt(email=address, ip=ip, success=bool(valid and user and user.is_active)))
     if user is None or not valid or not user.is_active:
