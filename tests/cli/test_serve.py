@@ -30,6 +30,19 @@ def _cli(args: list[str], env: dict[str, str]) -> dict[str, object]:
     return parsed
 
 
+def _wait_until_ready(url: str, seconds: float) -> None:
+    """Poll the readiness endpoint (the server needs a moment to migrate and bind)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} was not ready within {seconds} s")
+
+
 def test_serve_drains_quickly_on_sigterm_with_a_live_stream_open(tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "LOOPWISE_DATA_DIR": str(tmp_path / "data"), "LOOPWISE_PORT": str(port)}
@@ -44,13 +57,7 @@ def test_serve_drains_quickly_on_sigterm_with_a_live_stream_open(tmp_path: Path)
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        _wait_until_ready(f"{base}/readyz", seconds=60)
         opened = threading.Event()
 
         def watch() -> None:

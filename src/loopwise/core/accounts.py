@@ -141,7 +141,7 @@ def reset_password(session: Session, actor: Actor, email: str, password: str) ->
     if row is None:
         raise NotFound(f"no account with email {email!r}")
     row.password_hash = hash_password(password)
-    session.execute(delete(WebSession).where(WebSession.user_id == row.id))
+    _end_sessions(session, row.id)
     audit.record(session, actor, "user.password_reset", row.email)
 
 
@@ -194,19 +194,23 @@ def set_active(
             raise InvalidInput("user", "this is the last owner; make someone else owner first")
         if actor.user_id == row.id:
             raise InvalidInput("user", "you cannot deactivate yourself")
-        _end_access(session, row.id)
+        _end_sessions(session, row.id)
+        _revoke_tokens(session, row.id)
     row.is_active = active
     action = "user.reactivated" if active else "user.deactivated"
     audit.record(session, actor, action, row.email)
     return _user(row)
 
 
-def _end_access(session: Session, user_id: int, keep_session: str | None = None) -> None:
-    """Sign someone out everywhere (except ``keep_session``) and revoke their tokens."""
+def _end_sessions(session: Session, user_id: int, keep_session: str | None = None) -> None:
+    """Sign someone out everywhere, except in the browser holding ``keep_session``."""
     query = delete(WebSession).where(WebSession.user_id == user_id)
     if keep_session:
         query = query.where(WebSession.token_hash != token_hash(keep_session))
     session.execute(query)
+
+
+def _revoke_tokens(session: Session, user_id: int) -> None:
     now = utcnow()
     for token in session.scalars(
         select(PersonalToken).where(
@@ -228,11 +232,7 @@ def change_password(
     if len(new) < MIN_PASSWORD:
         raise InvalidInput("new_password", f"must be at least {MIN_PASSWORD} characters")
     row.password_hash = hash_password(new)
-    session.execute(
-        delete(WebSession).where(
-            WebSession.user_id == user_id, WebSession.token_hash != token_hash(keep_session)
-        )
-    )
+    _end_sessions(session, user_id, keep_session)
     audit.record(session, actor, "user.password_changed", row.email)
 
 

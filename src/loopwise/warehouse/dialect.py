@@ -197,8 +197,8 @@ class Dialect(ABC):
         """
 
     @abstractmethod
-    def count_distinct(self, expr: str, where: str | None = None) -> str:
-        """Exact number of distinct values, as a 64-bit signed integer; ``where`` filters."""
+    def count_distinct(self, expr: str) -> str:
+        """Exact number of distinct values, as a 64-bit signed integer."""
 
     @abstractmethod
     def in_array(self, expr: str, array_param: str) -> str:
@@ -269,8 +269,8 @@ class DuckDBDialect(Dialect):
     def count_rows(self, where: str | None = None) -> str:
         return f"count(*){_filter(where)}"
 
-    def count_distinct(self, expr: str, where: str | None = None) -> str:
-        return f"count(DISTINCT {expr}){_filter(where)}"
+    def count_distinct(self, expr: str) -> str:
+        return f"count(DISTINCT {expr})"
 
     def in_array(self, expr: str, array_param: str) -> str:
         return f"list_contains({{{array_param}}}, {expr})"
@@ -327,8 +327,8 @@ class ClickHouseDialect(Dialect):
     def count_rows(self, where: str | None = None) -> str:
         return f"toInt64(count(){_filter(where)})"
 
-    def count_distinct(self, expr: str, where: str | None = None) -> str:
-        return f"toInt64(uniqExact({expr}){_filter(where)})"
+    def count_distinct(self, expr: str) -> str:
+        return f"toInt64(uniqExact({expr}))"
 
     def in_array(self, expr: str, array_param: str) -> str:
         return f"({expr} IN {{{array_param}}})"

@@ -25,7 +25,7 @@ from loopwise.core.errors import Forbidden, InvalidInput, NotFound
 from loopwise.core.settings import Settings
 from loopwise.web.areas import all_areas
 from loopwise.web.context import AppContext, open_context
-from loopwise.web.deps import SESSION_COOKIE, CsrfFailed, Unauthenticated
+from loopwise.web.deps import SESSION_COOKIE, CsrfFailed, Unauthenticated, set_session_cookie
 from loopwise.web.render import build_templates, render
 
 log = logging.getLogger("loopwise.web")
@@ -180,15 +180,7 @@ def _renew_session_cookie(request: Request, response: Response) -> None:
         h.startswith(SESSION_COOKIE + "=") for h in response.headers.getlist("set-cookie")
     ):
         return
-    settings = request.app.state.context.settings
-    response.set_cookie(
-        SESSION_COOKIE,
-        cookie,
-        max_age=settings.session_hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-    )
+    set_session_cookie(response, request.app.state.context, cookie)
 
 
 async def _log_requests(

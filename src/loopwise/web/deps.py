@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from anyio import to_thread
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Response
 from itsdangerous import BadSignature, Signer
 from sqlalchemy.orm import Session
 
@@ -72,6 +72,15 @@ def session_cookie_value(context: AppContext, token: str) -> str:
     """The cookie carries the session token signed with the instance key: a forged or
     truncated cookie is refused before any database lookup."""
     return Signer(context.settings.secret(), salt="session").sign(token).decode()
+
+
+def set_session_cookie(response: Response, context: AppContext, value: str) -> None:
+    """The one place the session cookie is written: at sign-in and when it is renewed."""
+    settings = context.settings
+    response.set_cookie(
+        SESSION_COOKIE, value, max_age=settings.session_hours * 3600, httponly=True,
+        samesite="lax", secure=settings.secure_cookies,
+    )  # fmt: skip
 
 
 def session_token(context: AppContext, request: Request) -> str | None:

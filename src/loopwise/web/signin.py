@@ -20,6 +20,7 @@ from loopwise.web.deps import (
     client_ip,
     session_cookie_value,
     session_token,
+    set_session_cookie,
 )
 from loopwise.web.render import render, see_other
 
@@ -101,10 +102,7 @@ def login(
         return _login_page(request, context, error=message, email=email, next_path=next, status=401)
     db.commit()
     response = see_other(_safe_next(next))
-    response.set_cookie(
-        SESSION_COOKIE, session_cookie_value(context, signed.token), httponly=True, samesite="lax",
-        secure=context.settings.secure_cookies, max_age=context.settings.session_hours * 3600,
-    )  # fmt: skip
+    set_session_cookie(response, context, session_cookie_value(context, signed.token))
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 
