@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from loopwise.core.roles import Role
 from loopwise.web.context import AppContext
-from tests.factories import create_project, create_token, create_user
+from tests.factories import bearer, create_project, create_token, create_user
 
 
 def test_captured_events_show_in_the_recent_feed(client: TestClient, context: AppContext) -> None:
@@ -90,3 +90,30 @@ def test_live_stream_sends_new_events(client: TestClient, context: AppContext) -
                 break
     assert "event: events" in lines
     assert "recipe_saved" in lines[-1]
+
+
+def test_one_batch_shows_latest_first_and_the_stream_does_not_repeat_it(
+    client: TestClient, context: AppContext
+) -> None:
+    import re
+
+    project = create_project(context)
+    batch = [
+        {"event": name, "distinct_id": "cook", "timestamp": f"2026-11-20T10:0{minute}:00Z"}
+        for minute, name in enumerate(["first", "second", "third"])
+    ]
+    client.post("/capture/", json={"api_key": project.write_key, "batch": batch})
+    token = create_token(context, create_user(context, Role.ANALYST).id)
+    recent = client.get(f"/api/projects/{project.id}/events/recent", headers=bearer(token))
+    assert [e["event"] for e in recent.json()] == ["third", "second", "first"]
+    page = client.get(f"/projects/{project.id}/live", headers=bearer(token)).text
+    after = re.search(r'data-after="([^"]+)"', page)
+    assert after is not None
+    url = f"/projects/{project.id}/live/stream"
+    with client.stream("GET", url, headers={**bearer(token), "Last-Event-ID": after.group(1)}) as s:
+        lines = []
+        for line in s.iter_lines():
+            lines.append(line)
+            if line.startswith(": keep-alive") or line.startswith("data:"):
+                break
+    assert lines[-1] == ": keep-alive"

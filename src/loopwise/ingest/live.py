@@ -73,13 +73,29 @@ def _rows(warehouse: Warehouse, sql: str, params: dict[str, Any]) -> list[LiveEv
 
 
 def recent_events(warehouse: Warehouse, project_id: int, limit: int = 50) -> list[LiveEvent]:
-    """The newest events received in the last week, newest first."""
+    """The newest events received in the last week, newest first.
+
+    Events received in one batch share ``received_at``; among them, the latest happened
+    first in the list.
+    """
     sql = (
         f"SELECT {_COLUMNS} FROM events WHERE project_id = {{project_id}} "
-        "AND received_at >= {since} ORDER BY received_at DESC, uuid DESC LIMIT {limit}"
+        "AND received_at >= {since} "
+        "ORDER BY received_at DESC, timestamp DESC, uuid DESC LIMIT {limit}"
     )
     since = datetime.now(UTC) - WINDOW
     return _rows(warehouse, sql, {"project_id": project_id, "since": since, "limit": limit})
+
+
+def latest_cursor(warehouse: Warehouse, project_id: int) -> Cursor:
+    """The feed position just after the last event received: where a live stream starts."""
+    sql = (
+        "SELECT received_at, uuid FROM events WHERE project_id = {project_id} "
+        "AND received_at >= {since} ORDER BY received_at DESC, uuid DESC LIMIT 1"
+    )
+    since = datetime.now(UTC) - WINDOW
+    rows = warehouse.query(sql, {"project_id": project_id, "since": since}).table.to_pylist()
+    return Cursor(rows[0]["received_at"], rows[0]["uuid"]) if rows else Cursor(datetime.now(UTC))
 
 
 def events_after(warehouse: Warehouse, project_id: int, cursor: Cursor) -> list[LiveEvent]:

@@ -117,7 +117,7 @@ def live_page(
     request: Request, project: ProjectDep, principal: Reader, warehouse: WarehouseDep
 ) -> Response:
     recent = live.recent_events(warehouse, project.id)
-    after = live.Cursor.after(recent[0]).encode() if recent else ""
+    after = live.latest_cursor(warehouse, project.id).encode() if recent else ""
     context = {"project": project, "events": recent, "after": after}
     return render(request, "ingest/live.html", context)
 
