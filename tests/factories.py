@@ -89,3 +89,9 @@ def build_events(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def flushed(context: AppContext) -> None:
+    """Wait until every acknowledged event is in the warehouse (the log flushes in ~0.1 s)."""
+    assert context.ingest is not None, "create_app starts the ingestion service"
+    assert context.ingest.wait_flushed(10), "the write-ahead log did not flush within 10 s"

@@ -7,20 +7,16 @@ fails and a developer machine skips with the reason (``make test`` installs it w
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
 
 from loopwise.core.settings import load_settings
-from loopwise.web.app import create_app
-from loopwise.web.context import AppContext, open_context
+from tests.servers import LiveServer, free_port
+from tests.servers import live_server as run_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -36,40 +32,13 @@ CHROMIUM_ARGS = [
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class LiveServer:
-    url: str
-    context: AppContext
-
-
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    port = _free_port()
     settings = load_settings(
-        data_dir=tmp_path / "data", port=port, secret_key="browser-test-" + "k" * 40
+        data_dir=tmp_path / "data", port=free_port(), secret_key="browser-test-" + "k" * 40
     )
-    context = open_context(settings)
-    config = uvicorn.Config(
-        create_app(settings, context), host="127.0.0.1", port=port, log_config=None,
-        timeout_graceful_shutdown=2, lifespan="on",
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.05)
-    yield LiveServer(f"http://127.0.0.1:{port}", context)
-    server.should_exit = True
-    thread.join(timeout=15)
+    with run_server(settings) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from loopwise.core.roles import Role
 from loopwise.web.context import AppContext
-from tests.factories import bearer, create_project, create_token, create_user
+from tests.factories import bearer, create_project, create_token, create_user, flushed
 
 
 def test_captured_events_show_in_the_recent_feed(client: TestClient, context: AppContext) -> None:
@@ -19,7 +19,8 @@ def test_captured_events_show_in_the_recent_feed(client: TestClient, context: Ap
             {"event": "$pageview", "properties": {"distinct_id": "u2"}},
         ],
     }  # fmt: skip
-    assert client.post("/capture/", json=body).json() == {"status": 1}
+    assert client.post("/capture/", json=body).json() == {"status": 1, "accepted": 2}
+    flushed(context)
     token = create_token(context, create_user(context, Role.VIEWER).id)
     # Viewers cannot hold tokens in the UI, but a token made by an operator still only reads.
     recent = client.get(
@@ -41,7 +42,16 @@ def test_capture_rejects_a_wrong_write_key(client: TestClient) -> None:
     assert response.json()["field"] == "api_key"
 
 
-def test_capture_names_the_bad_field_and_stores_nothing(
+def stored(context: AppContext, project_id: int) -> int:
+    flushed(context)
+    return int(
+        context.warehouse.query(
+            "SELECT count(*) AS n FROM events WHERE project_id = {p}", {"p": project_id}
+        ).table.to_pylist()[0]["n"]
+    )
+
+
+def test_capture_keeps_the_good_events_and_names_the_bad_field(
     client: TestClient, context: AppContext
 ) -> None:
     project = create_project(context)
@@ -53,13 +63,23 @@ def test_capture_names_the_bad_field_and_stores_nothing(
         ],
     }
     response = client.post("/capture/", json=body)
+    assert response.status_code == 200
+    assert response.json()["accepted"] == 1
+    [rejected] = response.json()["rejected"]
+    assert rejected["field"] == "batch[1].event"
+    assert "must be 1 to 200 characters" in rejected["detail"]
+    assert stored(context, project.id) == 1
+
+
+def test_capture_refuses_a_batch_with_no_valid_event_and_stores_nothing(
+    client: TestClient, context: AppContext
+) -> None:
+    project = create_project(context)
+    body = {"api_key": project.write_key, "batch": [{"event": "x"}, {"distinct_id": "b"}]}
+    response = client.post("/capture/", json=body)
     assert response.status_code == 400
-    assert response.json()["field"] == "batch[1]"
-    assert "event" in response.json()["detail"]
-    count = context.warehouse.query(
-        "SELECT count(*) AS n FROM events WHERE project_id = {p}", {"p": project.id}
-    ).table.to_pylist()[0]["n"]
-    assert count == 0
+    assert response.json()["field"] == "batch[0].distinct_id"
+    assert stored(context, project.id) == 0
 
 
 def test_capture_rejects_non_json(client: TestClient) -> None:
@@ -103,6 +123,7 @@ def test_one_batch_shows_latest_first_and_the_stream_does_not_repeat_it(
         for minute, name in enumerate(["first", "second", "third"])
     ]
     client.post("/capture/", json={"api_key": project.write_key, "batch": batch})
+    flushed(context)
     token = create_token(context, create_user(context, Role.ANALYST).id)
     recent = client.get(f"/api/projects/{project.id}/events/recent", headers=bearer(token))
     assert [e["event"] for e in recent.json()] == ["third", "second", "first"]

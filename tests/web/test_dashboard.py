@@ -13,7 +13,8 @@ from tests.factories import create_project, create_user, sign_in
 
 def capture(client: TestClient, write_key: str, event: str, who: str, at: datetime) -> None:
     body = {"api_key": write_key, "event": event, "distinct_id": who, "timestamp": at.isoformat()}
-    assert client.post("/capture/", json=body).json() == {"status": 1}
+    assert client.post("/capture/", json=body).json() == {"status": 1, "accepted": 1}
+    assert client.app.state.context.ingest.wait_flushed()  # type: ignore[attr-defined]
 
 
 def test_dashboard_shows_falls_as_a_down_arrow_with_a_positive_number(

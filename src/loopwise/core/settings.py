@@ -82,6 +82,16 @@ class Settings(BaseSettings):
     query_max_rows: int = Field(
         default=100_000, ge=1, description="Most rows an analytics query may return."
     )
+    ingest_mode: Literal["auto", "wal", "direct"] = Field(
+        default="auto",
+        description="How captured events are made durable before acknowledgement.",
+    )
+    ingest_dedupe_hours: int = Field(
+        default=24, ge=1, le=24 * 14, description="How long event ids are remembered."
+    )
+    ingest_backlog_mb: int = Field(
+        default=1024, ge=16, description="Most un-flushed log data before 503 answers."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Least severe log level written."
     )

@@ -44,8 +44,11 @@ def totals(warehouse: Warehouse, scope: Scope, previous_start: datetime) -> dict
                    {d.count_rows(f"{now} AND {pageview}")} AS pv_now,
                    {d.count_rows(before)} AS e_before,
                    {d.count_rows(f"{before} AND {pageview}")} AS pv_before
-            FROM events WHERE project_id = {{project_id}}
-                AND timestamp >= {{previous_start}} AND timestamp < {{end}}
+            FROM {
+        d.events_with_persons(
+            "project_id = {project_id} AND timestamp >= {previous_start} AND timestamp < {end}"
+        )
+    } AS ev
             GROUP BY person_id
         ) AS per_person
     """
@@ -62,7 +65,7 @@ def daily(warehouse: Warehouse, scope: Scope) -> dict[date, tuple[int, int]]:
         SELECT day, CAST(sum(n) AS BIGINT) AS events, {d.count_rows()} AS persons
         FROM (
             SELECT {d.local_date("timestamp", "tz")} AS day, person_id, {d.count_rows()} AS n
-            FROM events WHERE {IN_SCOPE}
+            FROM {d.events_with_persons(IN_SCOPE)} AS ev
             GROUP BY day, person_id
         ) AS per_person
         GROUP BY day ORDER BY day
@@ -79,7 +82,7 @@ def _ranked(
         SELECT name, CAST(sum(n) AS BIGINT) AS hits, {d.count_rows()} AS persons
         FROM (
             SELECT {label} AS name, person_id, {d.count_rows()} AS n
-            FROM events WHERE {IN_SCOPE} AND {where}
+            FROM {d.events_with_persons(f"{IN_SCOPE} AND {where}")} AS ev
             GROUP BY name, person_id
         ) AS per_person
         GROUP BY name ORDER BY hits DESC, name LIMIT {{limit}}
@@ -126,7 +129,7 @@ def newcomers(
                {d.count_rows("first_seen < {start}")} AS previous_persons
         FROM (
             SELECT person_id, argMin({SOURCE}, timestamp) AS source, min(timestamp) AS first_seen
-            FROM events WHERE project_id = {{project_id}} AND timestamp < {{end}}
+            FROM {d.events_with_persons("project_id = {project_id} AND timestamp < {end}")} AS ev
             GROUP BY person_id
         ) AS firsts
         WHERE first_seen >= {{previous_start}}

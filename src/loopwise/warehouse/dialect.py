@@ -204,6 +204,20 @@ class Dialect(ABC):
     def in_array(self, expr: str, array_param: str) -> str:
         """A condition: ``expr`` is one of the values of the list parameter ``array_param``."""
 
+    def events_with_persons(self, where: str) -> str:
+        """A FROM source: the events matching ``where`` with ``person_id`` resolved through
+        the person override map (merged persons count once). ``where`` refers to event
+        columns unqualified, as in any other query over ``events``."""
+        return f"""(
+            SELECT e.* REPLACE (
+                CASE WHEN po.override_person_id IS NULL OR po.override_person_id = ''
+                     THEN e.person_id ELSE po.override_person_id END AS person_id
+            )
+            FROM (SELECT * FROM events WHERE {where}) AS e
+            LEFT JOIN person_overrides AS po
+              ON po.project_id = e.project_id AND po.old_person_id = e.person_id
+        )"""
+
 
 def _filter(where: str | None) -> str:
     """The standard aggregate ``FILTER`` clause; both engines accept it."""

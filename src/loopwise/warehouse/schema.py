@@ -38,6 +38,16 @@ EVENTS = pa.schema(
     ]
 )
 
+# Persons merged away, and the person each now is: queries resolve ``events.person_id``
+# through this map (see ``Dialect.person``). Written by the identity service.
+PERSON_OVERRIDES = pa.schema(
+    [
+        pa.field("project_id", pa.int64(), nullable=False),
+        pa.field("old_person_id", pa.string(), nullable=False),
+        pa.field("override_person_id", pa.string(), nullable=False),
+    ]
+)
+
 # Property keys copied into hot columns: column name -> property key.
 HOT_COLUMNS: dict[str, str] = {
     "current_url": "$current_url",
@@ -52,4 +62,5 @@ HOT_COLUMNS: dict[str, str] = {
 # Table name -> (schema, columns that order/sort the table on disk).
 TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "events": (EVENTS, ("project_id", "timestamp", "event")),
+    "person_overrides": (PERSON_OVERRIDES, ("project_id", "old_person_id")),
 }

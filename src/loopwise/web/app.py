@@ -23,6 +23,7 @@ from sqlalchemy import text
 from loopwise import __version__
 from loopwise.core.errors import Forbidden, InvalidInput, NotFound
 from loopwise.core.settings import Settings
+from loopwise.ingest.service import IngestService
 from loopwise.web.areas import all_areas
 from loopwise.web.context import AppContext, open_context
 from loopwise.web.deps import SESSION_COOKIE, CsrfFailed, Unauthenticated, set_session_cookie
@@ -35,6 +36,8 @@ STATIC = Path(__file__).parent / "static"
 def create_app(settings: Settings, context: AppContext | None = None) -> FastAPI:
     """Build the app; ``context`` lets a caller that already opened the stores share them."""
     ctx = context or open_context(settings)
+    if ctx.ingest is None:
+        ctx.ingest = IngestService(ctx.settings, ctx.sessions, ctx.warehouse)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +18,9 @@ from loopwise.core.db import check_connection, make_engine, migrate, session_fac
 from loopwise.core.errors import ConfigError
 from loopwise.core.settings import Settings, prepare_data_dir
 from loopwise.warehouse import Warehouse, WarehouseError, open_warehouse
+
+if TYPE_CHECKING:  # the web shell starts it; areas reach the context through web.deps
+    from loopwise.ingest.service import IngestService
 
 
 @dataclass
@@ -31,6 +35,8 @@ class AppContext:
         minutes = self.settings.login_lockout_minutes
         return ThrottlePolicy(self.settings.login_max_failures, timedelta(minutes=minutes))
 
+    # The ingestion service, started by ``create_app`` (CLI commands do not need it).
+    ingest: IngestService | None = None
     closed: bool = False
     # Set when the server begins to shut down: long-lived streams end so the node drains.
     stopping: threading.Event = field(default_factory=threading.Event)
@@ -41,6 +47,8 @@ class AppContext:
             return
         self.closed = True
         self.stopping.set()
+        if self.ingest is not None:
+            self.ingest.close()  # drains the write-ahead log into the warehouse first
         self.warehouse.close()
         self.engine.dispose()
 

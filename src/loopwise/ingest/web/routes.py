@@ -1,115 +1,30 @@
-"""HTTP surface of ingestion: the capture endpoint and the Live events page.
-
-``POST /capture/`` accepts the PostHog capture body (one event, or ``{"batch": [...]}``) with the
-project's write key. It acknowledges once the warehouse append has returned.
-"""
+"""HTTP surface of ingestion: SDK endpoints (``capture``), the events and persons API, the
+Live events page and the ingestion page."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Annotated, Any
+from datetime import datetime
+from pathlib import Path as FilePath
+from typing import Annotated
 
 from anyio import to_thread
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-from pydantic import ValidationError
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from loopwise.core import accounts
-from loopwise.ingest import live
-from loopwise.ingest.contracts import CaptureEvent
-from loopwise.ingest.facade import capture
+from loopwise.ingest import live, persons
+from loopwise.ingest.events import EventFilter, EventPage, count_events, list_events
+from loopwise.ingest.persons import PersonInfo
+from loopwise.ingest.web import capture
 from loopwise.web.area import Area, NavItem
 from loopwise.web.deps import ContextDep, DbDep, ProjectDep, Reader, WarehouseDep
 from loopwise.web.render import render
 
 router = APIRouter()
-MAX_BATCH = 10_000
-MAX_BODY_BYTES = 20 * 1024 * 1024
+router.include_router(capture.router)
 STREAM_SECONDS = 300  # browsers reconnect by themselves; bounded streams let servers drain
-
-
-@router.post("/capture/", tags=["ingestion"])
-async def capture_endpoint(request: Request, context: ContextDep, db: DbDep) -> JSONResponse:
-    """PostHog-style capture: ``{"api_key", "event", "distinct_id", "properties", ...}``."""
-    raw_body = await _read_capped(request, MAX_BODY_BYTES)
-    if raw_body is None:
-        return _problem(413, "body", f"is larger than {MAX_BODY_BYTES // 1024 // 1024} MB")
-    try:
-        body = json.loads(raw_body or b"null")
-    except ValueError:
-        return _problem(400, "body", "is not valid JSON")
-    if not isinstance(body, dict):
-        return _problem(400, "body", "must be a JSON object")
-    key = body.get("api_key") or body.get("token")
-    project = (
-        await to_thread.run_sync(accounts.project_by_write_key, db, key)
-        if isinstance(key, str)
-        else None
-    )
-    if project is None:
-        return _problem(401, "api_key", "is missing or is not the write key of any project")
-    raw = body.get("batch", [body])
-    if not isinstance(raw, list) or not raw or len(raw) > MAX_BATCH:
-        return _problem(400, "batch", f"must be a list of 1 to {MAX_BATCH} events")
-    events = []
-    for index, item in enumerate(raw):
-        try:
-            events.append(_to_event(item))
-        except (ValidationError, TypeError) as exc:
-            return _problem(400, f"batch[{index}]", _first_error(exc))
-    await to_thread.run_sync(capture, context.warehouse, project.id, events)
-    return JSONResponse({"status": 1})
-
-
-async def _read_capped(request: Request, limit: int) -> bytes | None:
-    """The request body, or None once it grows past ``limit`` (checked while reading)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _to_event(item: Any) -> CaptureEvent:
-    if not isinstance(item, dict):
-        raise TypeError("each event must be a JSON object")
-    if not isinstance(item.get("properties") or {}, dict):
-        raise TypeError("properties must be a JSON object")
-    properties = dict(item.get("properties") or {})
-    distinct_id = item.get("distinct_id") or properties.pop("distinct_id", None)
-    timestamp = item.get("timestamp") or datetime.now(UTC).isoformat()
-    return CaptureEvent.model_validate(
-        {
-            "event": item.get("event"),
-            "distinct_id": str(distinct_id) if distinct_id is not None else None,
-            "timestamp": timestamp,
-            "properties": properties,
-            "uuid": item.get("uuid"),
-            "$set": item.get("$set") or properties.pop("$set", None),
-            "$set_once": item.get("$set_once") or properties.pop("$set_once", None),
-        }
-    )
-
-
-def _first_error(exc: ValidationError | TypeError) -> str:
-    if isinstance(exc, TypeError):
-        return str(exc)
-    error = exc.errors()[0]
-    where = ".".join(str(p) for p in error["loc"])
-    return f"{where}: {error['msg']}" if where else str(error["msg"])
-
-
-def _problem(status: int, field: str, message: str) -> JSONResponse:
-    return JSONResponse({"status": 0, "field": field, "detail": f"{field} {message}"}, status)
 
 
 @router.get("/projects/{project_id}/live", response_class=HTMLResponse, include_in_schema=False)
@@ -170,9 +85,81 @@ def live_stream(
     return StreamingResponse(messages(), media_type="text/event-stream", headers=headers)
 
 
+def _filters(
+    event: str | None, distinct_id: str | None, after: datetime | None, before: datetime | None
+) -> EventFilter:
+    return EventFilter(event=event, distinct_id=distinct_id, after=after, before=before)
+
+
+FilterEvent = Annotated[str | None, Query(max_length=200, description="Only this event name.")]
+FilterDistinct = Annotated[str | None, Query(max_length=200, description="Only this distinct id.")]
+FilterAfter = Annotated[datetime | None, Query(description="Events at or after this time.")]
+FilterBefore = Annotated[datetime | None, Query(description="Events before this time.")]
+
+
+@router.get("/api/projects/{project_id}/events", tags=["ingestion"])
+def events_api(
+    project: ProjectDep,
+    principal: Reader,
+    warehouse: WarehouseDep,
+    event: FilterEvent = None,
+    distinct_id: FilterDistinct = None,
+    after: FilterAfter = None,
+    before: FilterBefore = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> EventPage:
+    """Stored events, newest first, each with its resolved person; page with ``next_cursor``."""
+    filters = _filters(event, distinct_id, after, before)
+    return list_events(warehouse, project.id, filters, limit=limit, cursor=cursor)
+
+
+@router.get("/api/projects/{project_id}/events/count", tags=["ingestion"])
+def events_count_api(
+    project: ProjectDep,
+    principal: Reader,
+    warehouse: WarehouseDep,
+    event: FilterEvent = None,
+    distinct_id: FilterDistinct = None,
+    after: FilterAfter = None,
+    before: FilterBefore = None,
+) -> dict[str, int]:
+    """How many stored events match the same filters as the events list."""
+    filters = _filters(event, distinct_id, after, before)
+    return {"count": count_events(warehouse, project.id, filters)}
+
+
+@router.get("/api/projects/{project_id}/persons", tags=["ingestion"])
+def persons_api(
+    project: ProjectDep,
+    principal: Reader,
+    db: DbDep,
+    distinct_id: FilterDistinct = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: Annotated[
+        str | None, Query(max_length=36, description="Last id of the previous page.")
+    ] = None,
+) -> list[PersonInfo]:
+    """Persons by id, or the one person a ``distinct_id`` belongs to."""
+    if distinct_id is not None:
+        return [persons.person_by_distinct_id(db, project.id, distinct_id)]
+    return persons.list_persons(db, project.id, limit=limit, after=after)
+
+
+@router.get("/api/projects/{project_id}/persons/{person_id}", tags=["ingestion"])
+def person_api(
+    project: ProjectDep,
+    principal: Reader,
+    db: DbDep,
+    person_id: Annotated[str, Path(max_length=36)],
+) -> PersonInfo:
+    """One person with distinct ids and merged-away person ids; a merged id finds the survivor."""
+    return persons.person_by_id(db, project.id, person_id)
+
+
 area = Area(
     name="ingest",
     router=router,
-    templates=Path(__file__).parent / "templates",
+    templates=FilePath(__file__).parent / "templates",
     nav=(NavItem("Live events", "/live"),),
 )

@@ -1,0 +1,84 @@
+"""Reading persons back: by distinct id, by person id (merged-away ids resolve), and lists."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loopwise.core.errors import InvalidInput, NotFound
+from loopwise.ingest.models import Person, PersonDistinctId, PersonOverride
+
+MAX_PAGE = 500
+
+
+class PersonInfo(BaseModel):
+    id: str
+    is_identified: bool
+    properties: dict[str, Any]
+    distinct_ids: list[str]
+    merged_person_ids: list[str]
+    created_at: datetime
+
+
+def _info(session: Session, row: Person) -> PersonInfo:
+    distinct_ids = session.scalars(
+        select(PersonDistinctId.distinct_id)
+        .where(PersonDistinctId.project_id == row.project_id)
+        .where(PersonDistinctId.person_id == row.id)
+        .order_by(PersonDistinctId.distinct_id)
+    ).all()
+    merged = session.scalars(
+        select(PersonOverride.old_person_id)
+        .where(PersonOverride.project_id == row.project_id)
+        .where(PersonOverride.override_person_id == row.id)
+        .order_by(PersonOverride.old_person_id)
+    ).all()
+    return PersonInfo(
+        id=row.id,
+        is_identified=row.is_identified,
+        properties=dict(row.properties or {}),
+        distinct_ids=list(distinct_ids),
+        merged_person_ids=list(merged),
+        created_at=row.created_at,
+    )
+
+
+def person_by_distinct_id(session: Session, project_id: int, distinct_id: str) -> PersonInfo:
+    person_id = session.scalar(
+        select(PersonDistinctId.person_id)
+        .where(PersonDistinctId.project_id == project_id)
+        .where(PersonDistinctId.distinct_id == distinct_id)
+    )
+    if person_id is None:
+        raise NotFound(f"no person has the distinct id {distinct_id[:200]!r}")
+    return person_by_id(session, project_id, person_id)
+
+
+def person_by_id(session: Session, project_id: int, person_id: str) -> PersonInfo:
+    """A person by id; the id of a person merged into another one finds the survivor."""
+    override = session.scalar(
+        select(PersonOverride.override_person_id)
+        .where(PersonOverride.project_id == project_id)
+        .where(PersonOverride.old_person_id == person_id)
+    )
+    row = session.get(Person, override or person_id)
+    if row is None or row.project_id != project_id:
+        raise NotFound(f"no person {person_id[:40]!r} in this project")
+    return _info(session, row)
+
+
+def list_persons(
+    session: Session, project_id: int, *, limit: int = 100, after: str | None = None
+) -> list[PersonInfo]:
+    """Persons ordered by id; ``after`` is the last id of the previous page."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput("limit", f"must be between 1 and {MAX_PAGE}, got {limit}")
+    query = select(Person).where(Person.project_id == project_id)
+    if after:
+        query = query.where(Person.id > after)
+    rows = session.scalars(query.order_by(Person.id).limit(limit)).all()
+    return [_info(session, row) for row in rows]
