@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
+import httpx2 as httpx
 import uvicorn
 
 from loopwise.core.settings import Settings
@@ -54,3 +59,26 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+def cli_json(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run ``loopwise <args>`` in a subprocess and parse its ``--json`` output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "loopwise", *args], env=env, capture_output=True, text=True,
+        timeout=120, check=True,
+    )  # fmt: skip
+    parsed: dict[str, Any] = json.loads(done.stdout)
+    return parsed
+
+
+def wait_until_ready(url: str, seconds: float) -> None:
+    """Poll the readiness endpoint (the server needs a moment to migrate and bind)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} was not ready within {seconds} s")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -14,41 +12,15 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _cli(args: list[str], env: dict[str, str]) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-m", "loopwise", *args], env=env, capture_output=True, text=True,
-        timeout=120, check=True,
-    )  # fmt: skip
-    parsed: dict[str, object] = json.loads(done.stdout)
-    return parsed
-
-
-def _wait_until_ready(url: str, seconds: float) -> None:
-    """Poll the readiness endpoint (the server needs a moment to migrate and bind)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} was not ready within {seconds} s")
+from tests.servers import cli_json, free_port, wait_until_ready
 
 
 def test_serve_drains_quickly_on_sigterm_with_a_live_stream_open(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "LOOPWISE_DATA_DIR": str(tmp_path / "data"), "LOOPWISE_PORT": str(port)}
-    _cli(["users", "create", "ops@example.com", "--role", "owner", "--json"], env)
-    project = _cli(["projects", "create", "Shop", "--json"], env)
-    token = _cli(["tokens", "create", "ops@example.com", "--json"], env)["token"]
+    cli_json(["users", "create", "ops@example.com", "--role", "owner", "--json"], env)
+    project = cli_json(["projects", "create", "Shop", "--json"], env)
+    token = cli_json(["tokens", "create", "ops@example.com", "--json"], env)["token"]
     log_file = tmp_path / "serve.log"
     with log_file.open("w") as sink:
         server = subprocess.Popen(
@@ -57,7 +29,7 @@ def test_serve_drains_quickly_on_sigterm_with_a_live_stream_open(tmp_path: Path)
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_ready(f"{base}/readyz", seconds=60)
+        wait_until_ready(f"{base}/readyz", seconds=60)
         opened = threading.Event()
 
         def watch() -> None:
