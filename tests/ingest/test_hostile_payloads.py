@@ -123,7 +123,7 @@ def test_posthog_batches_never_fail_and_store_exactly_what_they_accept(
 def test_segment_messages_never_fail(
     app: tuple[TestClient, AppContext, str], message: Any, path: str
 ) -> None:
-    client, context, write_key = app
+    client, _, write_key = app
     body: Any = {"batch": [message]} if path == "/v1/batch" else message
     if isinstance(body, dict):
         body = {**body, "writeKey": write_key}
@@ -141,7 +141,7 @@ def test_segment_messages_never_fail(
 def test_arbitrary_bytes_get_a_clear_400(
     app: tuple[TestClient, AppContext, str], raw: bytes, gzip_magic: bool, path: str
 ) -> None:
-    client, context, _ = app
+    client, _, _ = app
     body = b"\x1f\x8b" + raw if gzip_magic else raw
     response = client.post(path, content=body, headers={"content-type": "application/json"})
     assert response.status_code in ALLOWED, response.text
@@ -180,7 +180,7 @@ def test_bad_utf8_bad_gzip_deep_nesting_and_huge_messages_are_named(
 def test_bodies_over_20_mb_are_refused_compressed_or_not(
     app: tuple[TestClient, AppContext, str],
 ) -> None:
-    client, context, write_key = app
+    client, _, write_key = app
     padding = "y" * (21 * 1024 * 1024)
     plain = orjson.dumps({"api_key": write_key, "event": "x", "distinct_id": "a", "p": padding})
     assert client.post("/capture/", content=plain).status_code == 413
