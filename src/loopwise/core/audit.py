@@ -32,6 +32,7 @@ ACTIONS = (
     "api_key.revoked",
     "project.created",
     "project.updated",
+    "ingest.settings_changed",
     "data.exported",
     "data.deleted",
 )

@@ -17,13 +17,14 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from loopwise.ingest import live, persons
 from loopwise.ingest.events import EventFilter, EventPage, count_events, list_events
 from loopwise.ingest.persons import PersonInfo
-from loopwise.ingest.web import capture
+from loopwise.ingest.web import capture, settings_page
 from loopwise.web.area import Area, NavItem
 from loopwise.web.deps import ContextDep, DbDep, ProjectDep, Reader, WarehouseDep
 from loopwise.web.render import render
 
 router = APIRouter()
 router.include_router(capture.router)
+router.include_router(settings_page.router)
 STREAM_SECONDS = 300  # browsers reconnect by themselves; bounded streams let servers drain
 
 
@@ -161,5 +162,5 @@ area = Area(
     name="ingest",
     router=router,
     templates=FilePath(__file__).parent / "templates",
-    nav=(NavItem("Live events", "/live"),),
+    nav=(NavItem("Live events", "/live"), NavItem("Ingestion", "/ingestion")),
 )
