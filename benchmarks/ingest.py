@@ -154,7 +154,7 @@ def make_event(rng: random.Random, user: User, moment: datetime) -> dict[str, An
     distinct_id = user.user_id if user.identified else user.device_id
     recipe, cuisine = rng.choice(RECIPES)
     path = f"/recipes/{recipe}" if rng.random() < 0.6 else rng.choice(STATIC_PAGES)
-    browser, version, os_name, device, width, height = user.client
+    browser, version, os_name, device, width, _ = user.client
     referrer, referring_domain = user.referrer
     props: dict[str, Any] = {
         "$os": os_name,
@@ -162,12 +162,9 @@ def make_event(rng: random.Random, user: User, moment: datetime) -> dict[str, An
         "$browser_version": version,
         "$device_type": device,
         "$current_url": f"https://{SITE}{path}",
-        "$host": SITE,
         "$pathname": path,
-        "$screen_height": height,
         "$screen_width": width,
         "$lib": "web",
-        "$lib_version": "1.194.3",
         "$device_id": user.device_id,
         "$session_id": user.session_id,
         "$referrer": referrer,
@@ -233,7 +230,7 @@ def make_templates(write_key: str, count: int, batch: int, users: int, seed: int
         events.sort(key=lambda e: e["timestamp"])
         body = {"api_key": write_key, "batch": events, "sent_at": SENT_MARK}
         raw = json.dumps(body, separators=(",", ":")).encode()
-        sizes.append(len(raw))
+        sizes.append(len(raw) + batch * (36 - len(UUID_MARK)) + 24 - len(SENT_MARK))
         raw = raw.replace(b"%", b"%%")
         raw = raw.replace(f'"{UUID_MARK}"'.encode(), b'"%s"')
         raw = raw.replace(f'"{SENT_MARK}"'.encode(), b'"%s"')
@@ -678,7 +675,7 @@ def main() -> None:
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--batch", type=int, default=100, help="events per request")
     parser.add_argument("--users", type=int, default=20_000, help="distinct people")
-    parser.add_argument("--templates", type=int, default=200, help="distinct request bodies")
+    parser.add_argument("--templates", type=int, default=500, help="distinct request bodies")
     parser.add_argument("--drain-timeout", type=float, default=300.0)
     parser.add_argument("--ceiling-events", type=int, default=200_000)
     parser.add_argument(

@@ -22,7 +22,7 @@ COLORS = {"accepted": "#10b981", "dropped": "#f59e0b", "rejected": "#ef4444"}
 
 def _chart(report: IngestionReport) -> str:
     hours = [h.strftime("%d %b %H:00") for h in report.hours]
-    keys = ["accepted"] + sorted(k for k in report.series if k != "accepted")
+    keys = ["accepted", *sorted(k for k in report.series if k != "accepted")]
     series = [
         {
             "name": label(key), "type": "bar", "stack": "all", "data": report.series[key],
@@ -100,23 +100,23 @@ def save_ingestion_settings(
     cookieless: Annotated[bool, Form()] = False,
     scrub_pii: Annotated[bool, Form()] = False,
 ) -> Response:
-    form = {
+    names = parse_denylist(denylist)
+    form: dict[str, Any] = {
         "require_consent": require_consent, "ip_mode": ip_mode, "cookieless": cookieless,
-        "scrub_pii": scrub_pii, "denylist": parse_denylist(denylist),
+        "scrub_pii": scrub_pii, "denylist": sorted(names),
     }  # fmt: skip
     try:
         if ip_mode not in ("truncate", "drop"):
             raise InvalidInput("ip_mode", "choose whether addresses are truncated or dropped")
         policy = IngestPolicy(
             require_consent=require_consent,
-            ip_mode=ip_mode if ip_mode == "drop" else "truncate",
+            ip_mode="drop" if ip_mode == "drop" else "truncate",
             cookieless=cookieless,
             scrub_pii=scrub_pii,
-            denylist=parse_denylist(denylist),
+            denylist=names,
         )
         change_policy(db, principal.actor(client_ip(request)), project.id, policy)
     except InvalidInput as exc:
-        form["denylist"] = sorted(form["denylist"])
         return _page(request, project, principal, db, context, errors={exc.field: exc.message},
                      status=422, form=form)  # fmt: skip
     db.commit()
