@@ -7,8 +7,9 @@ connections. Every request is a batch of realistic PostHog events (page views wi
 referrers, UTM tags and sessions; custom events; `$set`; `$identify`) with fresh uuids.
 
 Concurrency rises stage by stage. Per stage: acknowledged events/s, acknowledgement latency
-(p50/p99), non-200 answers by status, the server's CPU (all threads, and its event-loop
-thread alone), the clients' CPU, the server's peak RSS, and how far the flusher lags. After the
+(p50/p99), non-200 answers by status, the server's CPU (all threads, its event-loop thread,
+its busiest other thread), the clients' CPU, the CPU of everything else on the machine (a
+disturbed run shows there), the server's peak RSS, and how far the flusher lags. After the
 load: the time until everything acknowledged is in DuckDB, a check that stored ==
 acknowledged, and the ceiling on the same machine: the same events turned into Arrow and
 appended to DuckDB directly, without HTTP.
@@ -403,16 +404,19 @@ class Counts:
         self.connection: http.client.HTTPConnection | None = None
 
     def stored(self) -> int:
-        if self.connection is None:
-            self.connection = _connect(self.port)
-        try:
-            self.connection.request("GET", self.path, headers=self.headers)
-            response = self.connection.getresponse()
-            body = response.read()
-        except (OSError, http.client.HTTPException):
-            self.connection.close()
-            self.connection = None
-            raise
+        for attempt in range(2):  # the server closes keep-alive connections idle for 5 s
+            if self.connection is None:
+                self.connection = _connect(self.port)
+            try:
+                self.connection.request("GET", self.path, headers=self.headers)
+                response = self.connection.getresponse()
+                body = response.read()
+                break
+            except (OSError, http.client.HTTPException):
+                self.connection.close()
+                self.connection = None
+                if attempt:
+                    raise
         if response.status != 200:
             raise RuntimeError(f"events/count answered {response.status}: {body[:200]!r}")
         return int(json.loads(body)["count"])
@@ -470,6 +474,7 @@ class StageResult:
     loop_cpu: float
     busiest_other_cpu: float
     client_cpu: float
+    machine_cpu: float
     peak_rss: int
     backlog: int
     last_ack: float
@@ -502,7 +507,9 @@ def run_stage(
             queue.put((stage, senders, start_at, stop_at))
     time.sleep(max(0.0, start_at - time.monotonic()))
     before = cpu_snapshot(server)
+    psutil.cpu_percent()  # starts the machine-wide measurement
     time.sleep(max(0.0, stop_at - time.monotonic()))
+    machine_cpu = psutil.cpu_percent() * (os.cpu_count() or 1)
     after = cpu_snapshot(server)
     logs: list[SenderLog] = []
     client_cpu = 0.0
@@ -537,6 +544,7 @@ def run_stage(
         loop_cpu=100 * (after.threads.get(pid, 0.0) - before.threads.get(pid, 0.0)) / wall,
         busiest_other_cpu=100 * max(others) / wall,
         client_cpu=100 * client_cpu / seconds,
+        machine_cpu=machine_cpu,
         peak_rss=sampler.peak(start_at, time.monotonic()),
         backlog=acked_before + acked_total - counts.stored(),
         last_ack=float(done.max()) if len(done) else stop_at,
@@ -648,14 +656,15 @@ def stage_line(r: StageResult) -> str:
         f"| {r.concurrency} | {r.requests:,} | **{r.rate:,.0f}** | {r.p50_ms:,.1f} | "
         f"{r.p99_ms:,.1f} | {statuses_text(r.statuses)} | {r.server_cpu:.0f} "
         f"(loop {r.loop_cpu:.0f}, next {r.busiest_other_cpu:.0f}) | {r.client_cpu:.0f} | "
+        f"{max(0.0, r.machine_cpu - r.server_cpu - r.client_cpu):.0f} | "
         f"{r.peak_rss / 2**20:,.0f} | {r.backlog:,} |"
     )
 
 
 STAGE_HEADER = (
     "| concurrent requests | requests | acked events/s | p50 ms | p99 ms | non-200 "
-    "| server CPU % (event loop, busiest other thread) | client CPU % | server peak RSS MB "
-    "| flush backlog at end |\n|---|---|---|---|---|---|---|---|---|---|"
+    "| server CPU % (event loop, busiest other thread) | client CPU % | other CPU % "
+    "| server peak RSS MB | flush backlog at end |\n|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -688,6 +697,16 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup below
     work = Path(tempfile.mkdtemp(prefix="loopwise-ingest-"))
+    try:
+        bench(args, stages, work)
+    finally:
+        if args.keep:
+            print(f"\nkept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def bench(args: argparse.Namespace, stages: list[int], work: Path) -> None:
     data_dir = work / "data"
     port = free_port()
     env = server_env(data_dir, port)
@@ -845,10 +864,6 @@ def main() -> None:
         ("convert_append_group", f"(b) events_to_arrow + append, {group}"),
     ):
         print(f"| {label} | {rates[key]:,.0f} | {100 * best.rate / rates[key]:.0f}% |")
-    if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
-    else:
-        print(f"\nkept {work}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 from anyio import to_thread
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,6 +42,7 @@ from loopwise.ingest.stats import IngestStats
 from loopwise.ingest.store import EventStore
 from loopwise.ingest.wal import Overloaded, WriteAheadLog
 from loopwise.warehouse import Warehouse
+from loopwise.warehouse.schema import UTC_MICROS
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ class IngestService:
             self.wal = WriteAheadLog(
                 directory, max_backlog_bytes=settings.ingest_backlog_mb * 2**20
             )
+        self._last_stamp = 0
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._flushed = threading.Condition()
@@ -117,8 +120,16 @@ class IngestService:
         if self.wal is None:
             await to_thread.run_sync(self.store.store, rows)
             return
-        future = self.wal.append(_ipc_bytes(rows))
+        future = self.wal.append(lambda: _ipc_bytes(self._stamped(rows)))
         await asyncio.wrap_future(future)
+
+    def _stamped(self, rows: pa.Table) -> pa.Table:
+        """``received_at`` set to a time that only grows in log order (called under the log's
+        lock), so a feed that pages by arrival time never skips a later-flushed batch."""
+        micros = max(time.time_ns() // 1000, self._last_stamp + 1)
+        self._last_stamp = micros
+        column = pa.array(np.full(rows.num_rows, micros, dtype=np.int64)).cast(UTC_MICROS)
+        return rows.set_column(rows.schema.get_field_index("received_at"), "received_at", column)
 
     # --- the flusher -----------------------------------------------------------------------
 

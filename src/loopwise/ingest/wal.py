@@ -19,7 +19,7 @@ import os
 import struct
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,17 +77,22 @@ class WriteAheadLog:
 
     # --- writing -------------------------------------------------------------------------
 
-    def append(self, payload: bytes) -> Future[Position]:
-        """Queue a record; the future resolves once it is durable (or fails)."""
-        if len(payload) > _MAX_RECORD:
-            raise ValueError(f"a log record is limited to {_MAX_RECORD} bytes")
-        record = _HEADER.pack(_MAGIC, len(payload), zlib.crc32(payload)) + payload
+    def append(self, payload: bytes | Callable[[], bytes]) -> Future[Position]:
+        """Queue a record; the future resolves once it is durable (or fails).
+
+        A callable payload is built while the log is locked, so whatever it stamps into the
+        record (an arrival time) follows the order of the log.
+        """
         future: Future[Position] = Future()
         with self._lock:
             if self._closed:
                 raise Overloaded("the log is closed: the server is shutting down")
-            if self._backlog + self._pending_bytes + len(record) > self._max_backlog:
+            if self._backlog + self._pending_bytes > self._max_backlog:
                 raise Overloaded("the write-ahead log backlog is full")
+            data = payload() if callable(payload) else payload
+            if len(data) > _MAX_RECORD:
+                raise ValueError(f"a log record is limited to {_MAX_RECORD} bytes")
+            record = _HEADER.pack(_MAGIC, len(data), zlib.crc32(data)) + data
             self._pending.append((record, future))
             self._pending_bytes += len(record)
             self._wake.notify()
