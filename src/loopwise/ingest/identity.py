@@ -258,7 +258,7 @@ def _merge(session: Session, work: _Work, source: str, target: str) -> None:
         update(PersonOverride)
         .where(PersonOverride.project_id == work.project_id)
         .where(PersonOverride.override_person_id == source)
-        .values(override_person_id=target)
+        .values(override_person_id=target, squashed_at=None)
     )
     session.add(
         PersonOverride(project_id=work.project_id, old_person_id=source, override_person_id=target)

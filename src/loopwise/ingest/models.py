@@ -51,6 +51,8 @@ class PersonOverride(Base):
     old_person_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     override_person_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set once the warehouse's events carry the surviving id (see ``jobs.squash_overrides``).
+    squashed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class IngestSettings(Base):

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from loopwise.core.settings import Settings
 from loopwise.ingest.facade import events_to_arrow
 from loopwise.ingest.identity import Identity
+from loopwise.ingest.jobs import squash_overrides
 from loopwise.ingest.pipeline import Draft, DropReason, StepContext, run_pipeline
 from loopwise.ingest.policies import Policies, WriteKeys
 from loopwise.ingest.privacy import STEPS
@@ -51,6 +52,7 @@ __all__ = ["Accepted", "IngestService", "Overloaded"]
 FLUSH_INTERVAL_S = 0.1
 FLUSH_MAX_BYTES = 64 * 1024 * 1024
 STATS_INTERVAL_S = 2.0
+SQUASH_INTERVAL_S = 600.0
 _NO_SALT = b"\x00" * 32
 
 
@@ -68,6 +70,7 @@ class IngestService:
     ) -> None:
         self.mode = _mode(settings)
         self.sessions = sessions
+        self.warehouse = warehouse
         self.stats = IngestStats()
         self.policies = Policies(sessions)
         self.keys = WriteKeys(sessions)
@@ -134,7 +137,7 @@ class IngestService:
     # --- the flusher -----------------------------------------------------------------------
 
     def _run(self) -> None:
-        last_stats = time.monotonic()
+        last_stats = last_squash = time.monotonic()
         failures = 0
         while True:
             stopping = self._stop.is_set()
@@ -150,6 +153,9 @@ class IngestService:
             if stopping or time.monotonic() - last_stats > STATS_INTERVAL_S:
                 self._save_stats()
                 last_stats = time.monotonic()
+            if not stopping and time.monotonic() - last_squash > SQUASH_INTERVAL_S:
+                self._squash()
+                last_squash = time.monotonic()
             if stopping and (not moved or failures):
                 return
             if not moved:
@@ -183,6 +189,12 @@ class IngestService:
                     return False
                 self._flushed.wait(min(remaining, 0.1))
         return True
+
+    def _squash(self) -> None:
+        try:
+            squash_overrides(self.sessions, self.warehouse)
+        except Exception:
+            log.exception("ingestion: squashing person overrides failed; will retry")
 
     def _save_stats(self) -> None:
         try:

@@ -61,6 +61,17 @@ class Warehouse(Protocol):
     def delete(self, table: str, where: str, params: Mapping[str, Any] | None = None) -> None:
         """Delete the rows of ``table`` matching the ``where`` predicate (bound parameters)."""
 
+    def update(
+        self,
+        table: str,
+        column: str,
+        value: str,
+        where: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Set ``column`` to the SQL expression ``value`` in the rows matching ``where``;
+        returns once the change is visible."""
+
     def ping(self) -> None:
         """Raise ``WarehouseError`` when the store cannot answer."""
 

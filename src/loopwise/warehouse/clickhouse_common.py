@@ -172,6 +172,26 @@ class ClickHouseWarehouse:
         settings = BASE_SETTINGS | {"lightweight_deletes_sync": 2}
         self._transport.command(bound.sql, bound.params, settings)
 
+    def update(
+        self,
+        table: str,
+        column: str,
+        value: str,
+        where: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        """A mutation, waited for on every replica (``mutations_sync=2``); columns of the
+        sorting key cannot change."""
+        schema = table_schema(self._tables, table)
+        if column not in schema.names:
+            raise WarehouseError(f"table {table!r} has no column {column!r}")
+        sql = (
+            f"ALTER TABLE {quote_ident(table)} UPDATE {quote_ident(column)} = {value}"
+            f" WHERE ({where})"
+        )
+        bound = CLICKHOUSE.bind(sql, params)
+        self._transport.command(bound.sql, bound.params, BASE_SETTINGS | {"mutations_sync": 2})
+
     def ping(self) -> None:
         self._transport.select("SELECT 1", {}, BASE_SETTINGS)
 

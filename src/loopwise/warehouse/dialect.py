@@ -204,6 +204,11 @@ class Dialect(ABC):
     def in_array(self, expr: str, array_param: str) -> str:
         """A condition: ``expr`` is one of the values of the list parameter ``array_param``."""
 
+    @abstractmethod
+    def lookup(self, expr: str, keys_param: str, values_param: str) -> str:
+        """The value paired with ``expr`` in two parallel list parameters (``expr`` itself
+        when it is not among the keys)."""
+
     def events_with_persons(self, where: str) -> str:
         """A FROM source: the events matching ``where`` with ``person_id`` resolved through
         the person override map (merged persons count once). ``where`` refers to event
@@ -289,6 +294,10 @@ class DuckDBDialect(Dialect):
     def in_array(self, expr: str, array_param: str) -> str:
         return f"list_contains({{{array_param}}}, {expr})"
 
+    def lookup(self, expr: str, keys_param: str, values_param: str) -> str:
+        position = f"list_position({{{keys_param}}}, {expr})"
+        return f"coalesce(list_extract({{{values_param}}}, {position}), {expr})"
+
 
 class ClickHouseDialect(Dialect):
     """ClickHouse (server and chDB): ``{name:Type}`` parameters, UInt64 counts."""
@@ -340,6 +349,9 @@ class ClickHouseDialect(Dialect):
 
     def count_rows(self, where: str | None = None) -> str:
         return f"toInt64(count(){_filter(where)})"
+
+    def lookup(self, expr: str, keys_param: str, values_param: str) -> str:
+        return f"transform({expr}, {{{keys_param}}}, {{{values_param}}}, {expr})"
 
     def count_distinct(self, expr: str) -> str:
         return f"toInt64(uniqExact({expr}))"

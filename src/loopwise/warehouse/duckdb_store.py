@@ -134,6 +134,21 @@ class DuckDBWarehouse:
         bound = DUCKDB.bind(f"DELETE FROM {quote_ident(table)} WHERE ({where})", params)
         self._execute(bound.sql, bound.params)
 
+    def update(
+        self,
+        table: str,
+        column: str,
+        value: str,
+        where: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        schema = table_schema(self._tables, table)
+        if column not in schema.names:
+            raise WarehouseError(f"table {table!r} has no column {column!r}")
+        sql = f"UPDATE {quote_ident(table)} SET {quote_ident(column)} = {value} WHERE ({where})"
+        bound = DUCKDB.bind(sql, params)
+        self._execute(bound.sql, bound.params)
+
     def ping(self) -> None:
         self._execute("SELECT 1")
 

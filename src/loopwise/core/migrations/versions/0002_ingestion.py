@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("old_person_id", sa.String(length=36), nullable=False),
         sa.Column("override_person_id", sa.String(length=36), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("squashed_at", sa.DateTime(timezone=True), nullable=True),
         _project_fk("person_overrides"),
         sa.PrimaryKeyConstraint("project_id", "old_person_id", name=op.f("pk_person_overrides")),
     )
