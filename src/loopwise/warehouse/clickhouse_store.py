@@ -24,6 +24,9 @@ from loopwise.warehouse.tables import TableSpecs
 _DEFAULT_PORTS = {"clickhouse": 8123, "clickhouses": 8443}
 
 
+ASYNC_INSERT = {"async_insert": 1, "wait_for_async_insert": 1}
+
+
 class HttpTransport:
     """Statements to a ClickHouse server through one thread-safe clickhouse-connect client."""
 
@@ -46,8 +49,11 @@ class HttpTransport:
         return table
 
     def insert(self, table: str, data: pa.Table) -> None:
+        """An asynchronous insert that waits until ClickHouse has written it: the server
+        batches small inserts from many nodes into few parts, and the caller still only
+        returns once the rows are durable."""
         try:
-            self._client.insert_arrow(table, data)
+            self._client.insert_arrow(table, data, settings=ASYNC_INSERT)
         except ClickHouseError as exc:
             raise WarehouseError(f"ClickHouse: {exc}") from exc
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse, Response
 
 from loopwise.ingest.formats.common import ParsedBatch, RequestMeta
 from loopwise.ingest.formats.posthog import parse_posthog
@@ -158,6 +158,28 @@ async def flags() -> JSONResponse:
             "sessionRecording": False,
         }
     )
+
+
+@router.get("/array/{token}/config")
+async def remote_config(token: Annotated[str, Path(max_length=64)]) -> JSONResponse:
+    """posthog-js remote configuration: nothing server-driven is enabled."""
+    return JSONResponse(
+        {
+            "token": token,
+            "supportedCompression": ["gzip", "gzip-js"],
+            "hasFeatureFlags": False,
+            "sessionRecording": False,
+            "heatmaps": False,
+            "surveys": False,
+            "autocaptureExceptions": False,
+        }
+    )
+
+
+@router.get("/array/{token}/config.js")
+async def remote_config_script(token: Annotated[str, Path(max_length=64)]) -> Response:
+    """posthog-js loads this script for remote configuration; there is none to apply."""
+    return Response("", media_type="application/javascript")
 
 
 # --- Segment ------------------------------------------------------------------------------
