@@ -54,11 +54,24 @@ def warehouse_url(engine: str, tmp_path: Path, chdb_path: str) -> str:
 def ingesting(
     request: pytest.FixtureRequest, tmp_path: Path, chdb_path: str
 ) -> Iterator[Ingesting]:
+    yield from _ingesting(request.param, "wal", tmp_path, chdb_path)
+
+
+@pytest.fixture(params=["duckdb", "chdb"])
+def ingesting_direct(
+    request: pytest.FixtureRequest, tmp_path: Path, chdb_path: str
+) -> Iterator[Ingesting]:
+    """The same, acknowledging after the warehouse write (the ClickHouse-server mode)."""
+    yield from _ingesting(request.param, "direct", tmp_path, chdb_path)
+
+
+def _ingesting(engine: str, mode: str, tmp_path: Path, chdb_path: str) -> Iterator[Ingesting]:
     settings = load_settings(
         data_dir=tmp_path / "data",
-        warehouse_url=warehouse_url(request.param, tmp_path, chdb_path),
+        warehouse_url=warehouse_url(engine, tmp_path, chdb_path),
         port=free_port(),
         secret_key="ingest-test-" + "k" * 40,
+        ingest_mode=mode,
     )
     with live_server(settings) as server:
         owner = create_user(server.context, Role.OWNER)

@@ -66,6 +66,11 @@ class EventStore:
         self._recent.add(keys, now)
         return len(keys)
 
+    def forget_recent(self) -> None:
+        """Drop the in-memory window, as a freshly started node has none."""
+        with self._lock:
+            self._recent = RecentKeys(self._recent.window, max_keys=_SEED_MAX_KEYS)
+
     def store(self, batch: pa.Table, now: datetime | None = None) -> int:
         """Store a batch; returns how many rows were new. Raises when the warehouse fails."""
         now = now or datetime.now(UTC)
