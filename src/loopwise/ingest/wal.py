@@ -56,7 +56,7 @@ class WriteAheadLog:
         self._dir = directory
         self._dir.mkdir(parents=True, exist_ok=True)
         self._segment_bytes = segment_bytes
-        self._max_backlog = max_backlog_bytes
+        self.max_backlog_bytes = max_backlog_bytes
         self._checkpoint_path = directory / "checkpoint"
         self._checkpoint = self._read_checkpoint()
         self._repair_tail()
@@ -87,7 +87,7 @@ class WriteAheadLog:
         with self._lock:
             if self._closed:
                 raise Overloaded("the log is closed: the server is shutting down")
-            if self._backlog + self._pending_bytes > self._max_backlog:
+            if self._backlog + self._pending_bytes >= self.max_backlog_bytes:
                 raise Overloaded("the write-ahead log backlog is full")
             data = payload() if callable(payload) else payload
             if len(data) > _MAX_RECORD:
