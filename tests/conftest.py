@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -26,6 +27,10 @@ PG_URL = os.environ.get(
     "LOOPWISE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/loopwise_test"
 )
 IN_CI = os.environ.get("CI") == "true"
+# No per-example deadline: speed is measured by benchmarks, never asserted by tests, and a
+# loaded CI machine would make a deadline fail at random.
+hypothesis.settings.register_profile("loopwise", deadline=None)
+hypothesis.settings.load_profile("loopwise")
 ENGINES = ("duckdb", "chdb")
 
 

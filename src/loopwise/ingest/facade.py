@@ -47,13 +47,19 @@ def capture(
 
 
 def events_to_arrow(
-    project_id: int, events: Sequence[CaptureEvent], received_at: datetime
+    project_id: int,
+    events: Sequence[CaptureEvent],
+    received_at: datetime,
+    *,
+    person_ids: bool = True,
 ) -> pa.Table:
     """Build the ``events`` rows of a batch as one Arrow table matching ``schema.EVENTS``.
 
     Hot columns are copied out of the properties ('' when absent), ``session_id`` comes from
     the event or its ``$session_id`` property, missing event uuids are generated (uuid4) and
-    ``person_id`` is the placeholder of ``ids.person_id_for``. No I/O happens here.
+    ``person_id`` is each distinct id's own person (``ids.person_id_for``), or '' with
+    ``person_ids=False`` when the identity service will set it (the SDK endpoints' path).
+    No I/O happens here.
     """
     if project_id < 0:
         raise InvalidInput("project_id", f"must not be negative, got {project_id}")
@@ -69,7 +75,11 @@ def events_to_arrow(
         "project_id": pa.array(np.full(len(events), project_id, dtype=np.int64)),
         "event": pa.array([event.event for event in events], pa.string()),
         "distinct_id": distinct_ids,
-        "person_id": _person_ids(project_id, distinct_ids),
+        "person_id": (
+            _person_ids(project_id, distinct_ids)
+            if person_ids
+            else pa.array([""] * len(events), pa.string())
+        ),
         "timestamp": _times([event.timestamp for event in events]),
         "received_at": _constant_time(received_at, len(events)),
         "session_id": _text_column(

@@ -116,7 +116,8 @@ class IngestService:
         accepted = Accepted(len(outcome.kept), dict(outcome.drops))
         if not outcome.kept:
             return None, accepted
-        return events_to_arrow(project_id, outcome.kept, received_at), accepted
+        rows = events_to_arrow(project_id, outcome.kept, received_at, person_ids=False)
+        return rows, accepted
 
     async def persist(self, rows: pa.Table) -> None:
         """Return once ``rows`` are durable; raises ``Overloaded`` when they cannot be taken."""
