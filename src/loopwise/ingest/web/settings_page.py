@@ -17,16 +17,19 @@ from loopwise.web.deps import ContextDep, DbDep, ProjectDep, Reader, SettingsEdi
 from loopwise.web.render import render, see_other
 
 router = APIRouter()
-COLORS = {"accepted": "#10b981", "dropped": "#f59e0b", "rejected": "#ef4444"}
+COLORS = {"accepted": "#10b981", "rejected": "#ef4444"}
+DROP_COLORS = ["#f59e0b", "#fb923c", "#facc15", "#d97706", "#a16207"]  # one per drop reason
 
 
 def _chart(report: IngestionReport) -> str:
     hours = [h.strftime("%d %b %H:00") for h in report.hours]
     keys = ["accepted", *sorted(k for k in report.series if k != "accepted")]
+    drops = [k for k in keys if k.startswith("dropped:")]
+    colors = {k: DROP_COLORS[i % len(DROP_COLORS)] for i, k in enumerate(drops)}
     series = [
         {
             "name": label(key), "type": "bar", "stack": "all", "data": report.series[key],
-            "itemStyle": {"color": COLORS.get(key.split(":")[0], "#64748b")},
+            "itemStyle": {"color": colors.get(key) or COLORS.get(key.split(":")[0], "#64748b")},
         }
         for key in keys
     ]  # fmt: skip
