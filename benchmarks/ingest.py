@@ -6,13 +6,13 @@ mode: a request is answered once its events are fsynced), creates a project, the
 connections. Every request is a batch of realistic PostHog events (page views with URLs,
 referrers, UTM tags and sessions; custom events; `$set`; `$identify`) with fresh uuids.
 
-Concurrency rises stage by stage. Per stage: acknowledged events/s, acknowledgement latency
-(p50/p99), non-200 answers by status, the server's CPU (all threads, its event-loop thread,
-its busiest other thread), the clients' CPU, the CPU of everything else on the machine (a
-disturbed run shows there), the server's peak RSS, and how far the flusher lags. After the
-load: the time until everything acknowledged is in DuckDB, a check that stored ==
-acknowledged, and the ceiling on the same machine: the same events turned into Arrow and
-appended to DuckDB directly, without HTTP.
+Concurrency rises stage by stage. Per stage: acknowledged events/s, events/s the flusher moved
+into DuckDB, acknowledgement latency (p50/p99), non-200 answers by status, the server's CPU
+(all threads, its event-loop thread, its busiest other thread), the clients' CPU, the CPU of
+everything else on the machine (a disturbed run shows there), the server's peak RSS, and the
+flusher's backlog at the end. After the load: the time until everything acknowledged is in
+DuckDB, a check that stored == acknowledged, and the ceiling on the same machine: the same
+events turned into Arrow and appended to DuckDB directly, without HTTP.
 
 Usage:
     python benchmarks/ingest.py
@@ -475,6 +475,7 @@ class StageResult:
     busiest_other_cpu: float
     client_cpu: float
     machine_cpu: float
+    flushed: float
     peak_rss: int
     backlog: int
     last_ack: float
@@ -508,9 +509,12 @@ def run_stage(
     time.sleep(max(0.0, start_at - time.monotonic()))
     before = cpu_snapshot(server)
     psutil.cpu_percent()  # starts the machine-wide measurement
+    stored_before, stored_since = counts.stored(), time.monotonic()
     time.sleep(max(0.0, stop_at - time.monotonic()))
     machine_cpu = psutil.cpu_percent() * (os.cpu_count() or 1)
     after = cpu_snapshot(server)
+    stored_after = counts.stored()
+    flushed = (stored_after - stored_before) / (time.monotonic() - stored_since)
     logs: list[SenderLog] = []
     client_cpu = 0.0
     for _ in range(sum(1 for s in shares if s)):
@@ -545,6 +549,7 @@ def run_stage(
         busiest_other_cpu=100 * max(others) / wall,
         client_cpu=100 * client_cpu / seconds,
         machine_cpu=machine_cpu,
+        flushed=flushed,
         peak_rss=sampler.peak(start_at, time.monotonic()),
         backlog=acked_before + acked_total - counts.stored(),
         last_ack=float(done.max()) if len(done) else stop_at,
@@ -653,7 +658,8 @@ def statuses_text(statuses: Counter[int]) -> str:
 
 def stage_line(r: StageResult) -> str:
     return (
-        f"| {r.concurrency} | {r.requests:,} | **{r.rate:,.0f}** | {r.p50_ms:,.1f} | "
+        f"| {r.concurrency} | {r.requests:,} | **{r.rate:,.0f}** | {r.flushed:,.0f} | "
+        f"{r.p50_ms:,.1f} | "
         f"{r.p99_ms:,.1f} | {statuses_text(r.statuses)} | {r.server_cpu:.0f} "
         f"(loop {r.loop_cpu:.0f}, next {r.busiest_other_cpu:.0f}) | {r.client_cpu:.0f} | "
         f"{max(0.0, r.machine_cpu - r.server_cpu - r.client_cpu):.0f} | "
@@ -662,9 +668,11 @@ def stage_line(r: StageResult) -> str:
 
 
 STAGE_HEADER = (
-    "| concurrent requests | requests | acked events/s | p50 ms | p99 ms | non-200 "
+    "| concurrent requests | requests | acked events/s | flushed events/s | p50 ms | p99 ms "
+    "| non-200 "
     "| server CPU % (event loop, busiest other thread) | client CPU % | other CPU % "
-    "| server peak RSS MB | flush backlog at end |\n|---|---|---|---|---|---|---|---|---|---|---|"
+    "| server peak RSS MB | flush backlog at end |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 

@@ -62,7 +62,7 @@ class EventStore:
             timeout_s=300,
         )
         table = result.table
-        keys = event_keys(table.column("project_id").to_pylist(), table.column("uuid").to_pylist())
+        keys = event_keys(table.column("project_id"), table.column("uuid"))
         self._recent.add(keys, now)
         return len(keys)
 
@@ -75,9 +75,7 @@ class EventStore:
         """Store a batch; returns how many rows were new. Raises when the warehouse fails."""
         now = now or datetime.now(UTC)
         with self._lock:
-            keys = event_keys(
-                batch.column("project_id").to_pylist(), batch.column("uuid").to_pylist()
-            )
+            keys = event_keys(batch.column("project_id"), batch.column("uuid"))
             fresh = self._recent.fresh(keys)
             if self._check_warehouse and fresh.any():
                 fresh &= ~self._stored_elsewhere(batch, keys, fresh, now)
@@ -113,10 +111,7 @@ class EventStore:
             {"uuids": uuids, "since": now - self._recent.window},
         )
         stored = set(
-            event_keys(
-                result.table.column("project_id").to_pylist(),
-                result.table.column("uuid").to_pylist(),
-            ).tolist()
+            event_keys(result.table.column("project_id"), result.table.column("uuid")).tolist()
         )
         return np.fromiter((key in stored for key in keys.tolist()), dtype=bool, count=len(keys))
 
