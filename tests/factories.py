@@ -94,4 +94,4 @@ def bearer(token: str) -> dict[str, str]:
 def flushed(context: AppContext) -> None:
     """Wait until every acknowledged event is in the warehouse (the log flushes in ~0.1 s)."""
     assert context.ingest is not None, "create_app starts the ingestion service"
-    assert context.ingest.wait_flushed(10), "the write-ahead log did not flush within 10 s"
+    assert context.ingest.wait_flushed(30), "the write-ahead log did not flush within 30 s"

@@ -26,7 +26,7 @@ class Ingesting:
     api: httpx.Client
 
     def flushed(self) -> None:
-        assert self.server.ingest.wait_flushed(10), "the log did not flush within 10 s"
+        assert self.server.ingest.wait_flushed(30), "the log did not flush within 30 s"
 
     def events(self, **params: object) -> list[dict]:
         self.flushed()
