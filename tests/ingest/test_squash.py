@@ -53,3 +53,28 @@ def test_squash_rewrites_merged_events_and_empties_the_warehouse_map(ingesting: 
     old_id = person["merged_person_ids"][0]
     found = ingesting.api.get(f"/api/projects/{ingesting.project_id}/persons/{old_id}").json()
     assert found["id"] == before["user-1"]
+
+
+def test_the_dashboard_counts_merged_persons_once_before_and_after_squashing(
+    ingesting: Ingesting,
+) -> None:
+    from loopwise.overview.facade import project_overview
+
+    send(
+        ingesting,
+        {"event": "visit", "distinct_id": "d-1"},
+        {"event": "visit", "distinct_id": "u-1"},
+    )
+    warehouse = ingesting.server.context.warehouse
+
+    def active_people() -> int:
+        overview = project_overview(warehouse, ingesting.project_id, days=7)
+        return next(h.value for h in overview.headlines if h.label == "Active people")
+
+    assert active_people() == 2
+    send(
+        ingesting, {"event": "$create_alias", "distinct_id": "u-1", "properties": {"alias": "d-1"}}
+    )
+    assert active_people() == 1
+    squash_overrides(ingesting.server.context.sessions, warehouse, older_than=timedelta(0))
+    assert active_people() == 1

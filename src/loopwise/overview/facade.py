@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from loopwise.overview import queries
 from loopwise.overview.contracts import DailyPoint, Headline, Overview, Ranked
 from loopwise.warehouse import Warehouse
+from loopwise.warehouse.dialect import has_person_overrides
 
 PERIODS = (7, 30, 90)
 TOP = 8
@@ -35,7 +36,8 @@ def project_overview(
     moment = now or datetime.now(UTC)
     start, end = period_bounds(days, timezone, moment)
     previous_start = start - (end - start)
-    scope = queries.Scope(project_id, start, end, timezone)
+    merged = has_person_overrides(warehouse, project_id)
+    scope = queries.Scope(project_id, start, end, timezone, merged)
     counts = queries.totals(warehouse, scope, previous_start)
     new = queries.newcomers(warehouse, scope, previous_start, TOP)
     headlines = (

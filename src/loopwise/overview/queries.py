@@ -14,6 +14,8 @@ class Scope:
     start: datetime
     end: datetime
     timezone: str
+    # False when the project has no merged persons to resolve (the join is skipped).
+    merged: bool = True
 
     def params(self) -> dict[str, object]:
         return {"project_id": self.project_id, "start": self.start, "end": self.end}
@@ -30,6 +32,8 @@ def totals(warehouse: Warehouse, scope: Scope, previous_start: datetime) -> dict
     d = dialect_for(warehouse.dialect)
     now, before = "timestamp >= {start}", "timestamp < {start}"
     pageview = "event = '$pageview'"
+    window = "project_id = {project_id} AND timestamp >= {previous_start} AND timestamp < {end}"
+    source = d.events_with_persons(window, merged=scope.merged)
     # Per person first, then totals: exact distinct counts without a count(DISTINCT).
     sql = f"""
         SELECT CAST(sum(e_now) AS BIGINT) AS events,
@@ -44,11 +48,7 @@ def totals(warehouse: Warehouse, scope: Scope, previous_start: datetime) -> dict
                    {d.count_rows(f"{now} AND {pageview}")} AS pv_now,
                    {d.count_rows(before)} AS e_before,
                    {d.count_rows(f"{before} AND {pageview}")} AS pv_before
-            FROM {
-        d.events_with_persons(
-            "project_id = {project_id} AND timestamp >= {previous_start} AND timestamp < {end}"
-        )
-    } AS ev
+            FROM {source} AS ev
             GROUP BY person_id
         ) AS per_person
     """
@@ -65,7 +65,7 @@ def daily(warehouse: Warehouse, scope: Scope) -> dict[date, tuple[int, int]]:
         SELECT day, CAST(sum(n) AS BIGINT) AS events, {d.count_rows()} AS persons
         FROM (
             SELECT {d.local_date("timestamp", "tz")} AS day, person_id, {d.count_rows()} AS n
-            FROM {d.events_with_persons(IN_SCOPE)} AS ev
+            FROM {d.events_with_persons(IN_SCOPE, merged=scope.merged)} AS ev
             GROUP BY day, person_id
         ) AS per_person
         GROUP BY day ORDER BY day
@@ -82,7 +82,7 @@ def _ranked(
         SELECT name, CAST(sum(n) AS BIGINT) AS hits, {d.count_rows()} AS persons
         FROM (
             SELECT {label} AS name, person_id, {d.count_rows()} AS n
-            FROM {d.events_with_persons(f"{IN_SCOPE} AND {where}")} AS ev
+            FROM {d.events_with_persons(f"{IN_SCOPE} AND {where}", merged=scope.merged)} AS ev
             GROUP BY name, person_id
         ) AS per_person
         GROUP BY name ORDER BY hits DESC, name LIMIT {{limit}}
@@ -124,12 +124,15 @@ def newcomers(
     """
     d = dialect_for(warehouse.dialect)
     now = "first_seen >= {start}"
+    source = d.events_with_persons(
+        "project_id = {project_id} AND timestamp < {end}", merged=scope.merged
+    )
     sql = f"""
         SELECT source, {d.count_rows(now)} AS persons,
                {d.count_rows("first_seen < {start}")} AS previous_persons
         FROM (
             SELECT person_id, argMin({SOURCE}, timestamp) AS source, min(timestamp) AS first_seen
-            FROM {d.events_with_persons("project_id = {project_id} AND timestamp < {end}")} AS ev
+            FROM {source} AS ev
             GROUP BY person_id
         ) AS firsts
         WHERE first_seen >= {{previous_start}}

@@ -34,7 +34,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import ClassVar, Literal, TypeAlias, get_args
 
-from loopwise.warehouse.base import DialectName
+from loopwise.warehouse.base import DialectName, Warehouse
 
 Scalar: TypeAlias = str | bool | int | float | datetime | date
 ParamValue: TypeAlias = Scalar | list[Scalar]
@@ -209,10 +209,15 @@ class Dialect(ABC):
         """The value paired with ``expr`` in two parallel list parameters (``expr`` itself
         when it is not among the keys)."""
 
-    def events_with_persons(self, where: str) -> str:
+    def events_with_persons(self, where: str, *, merged: bool = True) -> str:
         """A FROM source: the events matching ``where`` with ``person_id`` resolved through
         the person override map (merged persons count once). ``where`` refers to event
-        columns unqualified, as in any other query over ``events``."""
+        columns unqualified, as in any other query over ``events``.
+
+        ``merged=False`` says the project has no override rows (see
+        ``has_person_overrides``): the join, ≈15% of a person-counting query, is skipped."""
+        if not merged:
+            return f"(SELECT * FROM events WHERE {where})"
         return f"""(
             SELECT e.* REPLACE (
                 CASE WHEN po.override_person_id IS NULL OR po.override_person_id = ''
@@ -368,3 +373,13 @@ _DIALECTS: dict[str, Dialect] = {"duckdb": DUCKDB, "clickhouse": CLICKHOUSE}
 def dialect_for(name: DialectName) -> Dialect:
     """The dialect helpers for a warehouse's ``dialect`` name."""
     return _DIALECTS[name]
+
+
+def has_person_overrides(warehouse: Warehouse, project_id: int) -> bool:
+    """Whether any merged person of the project still needs resolving at query time."""
+    found = warehouse.query(
+        "SELECT project_id FROM person_overrides WHERE project_id = {p} LIMIT 1",
+        {"p": project_id},
+        max_rows=1,
+    )
+    return bool(found.table.num_rows)
