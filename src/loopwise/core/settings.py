@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     ingest_dedupe_hours: int = Field(
         default=24, ge=1, le=24 * 14, description="How long event ids are remembered."
     )
+    ingest_workers: int | None = Field(
+        default=None, ge=0, le=64, description="Parser processes for large capture requests."
+    )
     ingest_backlog_mb: int = Field(
         default=1024, ge=16, description="Most un-flushed log data before 503 answers."
     )

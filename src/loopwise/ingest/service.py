@@ -22,9 +22,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -33,35 +31,31 @@ from anyio import to_thread
 from sqlalchemy.orm import Session, sessionmaker
 
 from loopwise.core.settings import Settings
-from loopwise.ingest.facade import events_to_arrow
 from loopwise.ingest.identity import Identity
 from loopwise.ingest.jobs import squash_overrides
-from loopwise.ingest.pipeline import Draft, DropReason, StepContext, run_pipeline
-from loopwise.ingest.policies import Policies, WriteKeys
-from loopwise.ingest.privacy import STEPS
-from loopwise.ingest.stats import IngestStats
+from loopwise.ingest.prepare import Prepared, RequestInfo, prepare_body
+from loopwise.ingest.stats import IngestStats, PendingRejection
 from loopwise.ingest.store import EventStore
 from loopwise.ingest.wal import Overloaded, WriteAheadLog
+from loopwise.ingest.workers import (
+    POOL_BYTES,
+    LocalResolver,
+    ParserPool,
+    default_workers,
+    ipc_bytes,
+)
 from loopwise.warehouse import Warehouse
 from loopwise.warehouse.schema import UTC_MICROS
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Accepted", "IngestService", "Overloaded"]
+__all__ = ["IngestService", "Overloaded", "Prepared", "RequestInfo"]
 
 FLUSH_INTERVAL_S = 0.1
 FLUSH_MAX_BYTES = 64 * 1024 * 1024
 STATS_INTERVAL_S = 2.0
 SQUASH_INTERVAL_S = 600.0
-_NO_SALT = b"\x00" * 32
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """What happened to the events of one request."""
-
-    stored: int
-    dropped: dict[DropReason, int] = field(default_factory=dict)
+INLINE_BYTES = 256 * 1024  # smaller bodies are prepared on the event loop itself
 
 
 class IngestService:
@@ -72,8 +66,10 @@ class IngestService:
         self.sessions = sessions
         self.warehouse = warehouse
         self.stats = IngestStats()
-        self.policies = Policies(sessions)
-        self.keys = WriteKeys(sessions)
+        self.resolver = LocalResolver(sessions)
+        self.policies = self.resolver.policies
+        workers = default_workers() if settings.ingest_workers is None else settings.ingest_workers
+        self.parsers = ParserPool(settings.effective_database_url, workers) if workers > 0 else None
         self.identity = Identity(sessions)
         self.store = EventStore(
             warehouse,
@@ -102,29 +98,44 @@ class IngestService:
 
     # --- the request path ------------------------------------------------------------------
 
-    def prepare(
-        self, project_id: int, drafts: Sequence[Draft], received_at: datetime
-    ) -> tuple[pa.Table | None, Accepted]:
-        """Run the pipeline and build the rows (CPU only; no waiting)."""
-        policy = self.policies.policy(project_id)
-        salt = self.policies.salt(received_at) if policy.cookieless else _NO_SALT
-        context = StepContext(project_id, policy, received_at, salt)
-        outcome = run_pipeline(STEPS, drafts, context)
-        self.stats.timed(outcome.seconds, len(drafts))
-        for reason, count in outcome.drops.items():
-            self.stats.count(project_id, received_at, "dropped", reason.value, count)
-        accepted = Accepted(len(outcome.kept), dict(outcome.drops))
-        if not outcome.kept:
-            return None, accepted
-        rows = events_to_arrow(project_id, outcome.kept, received_at, person_ids=False)
-        return rows, accepted
+    async def prepare(self, raw: bytes, info: RequestInfo) -> Prepared:
+        """Decode, parse, filter and convert a request body (on a parser process when it is
+        large and there are any), and count what it held."""
+        prepared = None
+        # Compressed JSON is about a tenth of its size: count gzip bodies as bigger.
+        size = len(raw) * (8 if raw.startswith(b"\x1f\x8b") else 1)
+        if self.parsers is not None and size >= POOL_BYTES:
+            prepared = await self.parsers.prepare(raw, info)
+        if prepared is None:
+            big = len(raw) >= INLINE_BYTES
+            run = prepare_body
+            prepared = (
+                await to_thread.run_sync(run, raw, info, self.resolver)
+                if big
+                else run(raw, info, self.resolver)
+            )
+        self._count(prepared, info)
+        return prepared
+
+    def _count(self, prepared: Prepared, info: RequestInfo) -> None:
+        project_id, at = prepared.project_id, info.meta.received_at
+        if project_id is None:
+            return
+        for rejection in prepared.rejections:
+            where = rejection.as_dict()
+            pending = PendingRejection(project_id, at, info.source, where["field"], where["detail"])
+            self.stats.reject(pending)
+        for reason, count in prepared.drops.items():
+            self.stats.count(project_id, at, "dropped", reason, count)
+        if prepared.seconds:
+            self.stats.timed(prepared.seconds, prepared.events)
 
     async def persist(self, rows: pa.Table) -> None:
         """Return once ``rows`` are durable; raises ``Overloaded`` when they cannot be taken."""
         if self.wal is None:
             await to_thread.run_sync(self.store.store, rows)
             return
-        future = self.wal.append(lambda: _ipc_bytes(self._stamped(rows)))
+        future = self.wal.append(lambda: ipc_bytes(self._stamped(rows)))
         await asyncio.wrap_future(future)
 
     def _stamped(self, rows: pa.Table) -> pa.Table:
@@ -205,6 +216,8 @@ class IngestService:
 
     def close(self) -> None:
         """Stop taking events, flush what the log holds, and stop the flusher."""
+        if self.parsers is not None:
+            self.parsers.close()
         if self.wal is not None:
             self.wal.close()
         self._stop.set()
@@ -220,14 +233,6 @@ def _mode(settings: Settings) -> str:
         return settings.ingest_mode
     url = settings.effective_warehouse_url
     return "direct" if url.startswith(("clickhouse://", "clickhouses://")) else "wal"
-
-
-def _ipc_bytes(rows: pa.Table) -> bytes:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, rows.schema) as writer:
-        writer.write_table(rows)
-    payload: bytes = sink.getvalue().to_pybytes()
-    return payload
 
 
 def _lock_directory(directory: Path) -> int:

@@ -15,79 +15,49 @@ events are durable. Answers:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from anyio import to_thread
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
 
-from loopwise.ingest.formats.common import ParsedBatch, RequestMeta
-from loopwise.ingest.formats.posthog import parse_posthog
-from loopwise.ingest.formats.segment import basic_auth_user, parse_segment
-from loopwise.ingest.service import IngestService, Overloaded
-from loopwise.ingest.stats import PendingRejection
-from loopwise.ingest.wire import MAX_BODY_BYTES, WireError, decode_body
+from loopwise.ingest.formats.common import RequestMeta
+from loopwise.ingest.formats.segment import basic_auth_user
+from loopwise.ingest.service import Overloaded, RequestInfo
+from loopwise.ingest.wire import MAX_BODY_BYTES
 from loopwise.web.deps import ContextDep, client_ip
 
 router = APIRouter(tags=["ingestion"])
-INLINE_BYTES = 256 * 1024  # bigger bodies are decoded on a worker thread
 RETRY_AFTER_S = 5
-Parser = Callable[[Any, Mapping[str, str], RequestMeta], ParsedBatch]
 
 
 async def _capture(
-    request: Request, context: ContextDep, source: str, parse: Parser
+    request: Request, context: ContextDep, source: str, call: str = "", auth_key: str | None = None
 ) -> JSONResponse:
     ingest = context.ingest
     assert ingest is not None, "create_app starts the ingestion service"
-    received_at = datetime.now(UTC)
     raw = await _read_capped(request)
     if raw is None:
         return _problem(source, 413, "body", f"is larger than {MAX_BODY_BYTES // 2**20} MB")
-    meta = RequestMeta(client_ip(request), request.headers.get("user-agent", ""), received_at)
-    query = dict(request.query_params)
-    content_type = request.headers.get("content-type", "")
-
-    def read() -> ParsedBatch:
-        return parse(decode_body(raw, content_type, query), query, meta)
-
-    try:
-        parsed = read() if len(raw) < INLINE_BYTES else await to_thread.run_sync(read)
-    except WireError as exc:
-        return _problem(source, exc.status, exc.field, exc.message)
-    project_id = await _project_for(ingest, parsed.write_key)
-    if project_id is None:
-        field = "api_key" if source == "posthog" else "writeKey"
-        return _problem(source, 401, field, "is missing or is not the write key of any project")
-    for rejection in parsed.rejections:
-        where = rejection.as_dict()
-        ingest.stats.reject(
-            PendingRejection(project_id, received_at, source, where["field"], where["detail"])
-        )
-    if not parsed.drafts:
-        first = parsed.rejections[0].as_dict()
-        return _problem(
-            source, 400, first["field"], first["detail"].removeprefix(first["field"] + " ")
-        )
-
-    def prepare() -> Any:
-        return ingest.prepare(project_id, parsed.drafts, received_at)
-
-    big = len(parsed.drafts) > 500
-    rows, accepted = await to_thread.run_sync(prepare) if big else prepare()
-    if rows is not None:
+    meta = RequestMeta(client_ip(request), request.headers.get("user-agent", ""), datetime.now(UTC))
+    info = RequestInfo(
+        source, call, request.headers.get("content-type", ""), dict(request.query_params), meta,
+        auth_key,
+    )  # fmt: skip
+    prepared = await ingest.prepare(raw, info)
+    if prepared.status != 200:
+        return _problem(source, prepared.status, prepared.field, prepared.message)
+    if prepared.rows is not None:
         try:
-            await ingest.persist(rows)
+            await ingest.persist(prepared.rows)
         except Overloaded as exc:
             return _overloaded(source, str(exc))
     body: dict[str, Any] = {"status": 1} if source == "posthog" else {"success": True}
-    body["accepted"] = accepted.stored
-    if accepted.dropped:
-        body["dropped"] = {reason.value: n for reason, n in accepted.dropped.items()}
-    if parsed.rejections:
-        body["rejected"] = [r.as_dict() for r in parsed.rejections]
+    body["accepted"] = prepared.stored
+    if prepared.drops:
+        body["dropped"] = prepared.drops
+    if prepared.rejections:
+        body["rejected"] = [r.as_dict() for r in prepared.rejections]
     return JSONResponse(body)
 
 
@@ -103,15 +73,6 @@ async def _read_capped(request: Request) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-async def _project_for(ingest: IngestService, key: str | None) -> int | None:
-    if not key or len(key) > 64:
-        return None
-    known, project_id = ingest.keys.cached(key)
-    if known:
-        return project_id
-    return await to_thread.run_sync(ingest.keys.lookup, key)
 
 
 def _problem(source: str, status: int, field: str, message: str) -> JSONResponse:
@@ -130,7 +91,7 @@ def _overloaded(source: str, reason: str) -> JSONResponse:
 
 def _posthog(path: str) -> None:
     async def endpoint(request: Request, context: ContextDep) -> JSONResponse:
-        return await _capture(request, context, "posthog", parse_posthog)
+        return await _capture(request, context, "posthog")
 
     endpoint.__doc__ = (
         'PostHog capture: one event, a list, or `{"batch": [...]}` with the project\'s write '
@@ -188,11 +149,7 @@ async def remote_config_script(token: Annotated[str, Path(max_length=64)]) -> Re
 def _segment(call: str) -> None:
     async def endpoint(request: Request, context: ContextDep) -> JSONResponse:
         auth_key = basic_auth_user(request.headers.get("authorization", ""))
-
-        def parse(body: Any, query: Mapping[str, str], meta: RequestMeta) -> ParsedBatch:
-            return parse_segment(body, call, meta, auth_key)
-
-        return await _capture(request, context, "segment", parse)
+        return await _capture(request, context, "segment", call, auth_key)
 
     endpoint.__doc__ = (
         f"Segment HTTP Tracking API `{call}`: write key as the Basic-auth user or `writeKey`."
