@@ -130,3 +130,16 @@ def test_set_once_only_fills_missing_properties_in_event_order(
         ],
     )
     assert person(sessions, "u")["properties"] == {"first_seen": "mon", "plan": "pro"}
+
+
+def test_every_id_of_a_merged_person_follows_it_even_when_not_in_the_batch(
+    sessions: sessionmaker[Session],
+) -> None:
+    identity = Identity(sessions)
+    identity.resolve(P, {"phone", "laptop", "user"}, [])
+    identity.resolve(P, {"laptop"}, [Link("laptop", "phone")])  # phone joins laptop's person
+    identity.resolve(P, {"user"}, [Link("user", "laptop")])  # refused: laptop is identified
+    fresh = Identity(sessions)  # another node, empty cache
+    for resolver in (identity, fresh):
+        persons = resolver.resolve(P, {"phone", "laptop"}, []).persons
+        assert persons["phone"] == persons["laptop"] == person_id_for(P, "laptop")

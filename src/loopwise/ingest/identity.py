@@ -101,6 +101,7 @@ class _Work:
 
     project_id: int
     mapping: dict[str, str]  # distinct id -> person id, for every id the batch touches
+    stored: dict[str, str]  # what the database holds for those ids, kept current
     identified: set[str]  # person ids to mark identified
     new_persons: dict[str, bool]  # person id -> identified, created in this batch
     overrides: dict[str, str]
@@ -119,43 +120,45 @@ class Identity:
     def resolve(
         self, project_id: int, distinct_ids: Iterable[str], operations: Sequence[Operation]
     ) -> Resolution:
-        """Apply the batch's links and property updates in order; map every distinct id."""
+        """Apply the batch's links and property updates in order; map every distinct id.
+
+        Ids seen recently and not named by an operation are answered from the cache; the
+        database is read only for the others."""
         wanted = set(distinct_ids)
-        if not operations:
-            cached = self._cached(project_id, wanted)
-            if cached is not None:
-                return Resolution(cached, {}, 0, 0)
+        involved: set[str] = set()
         for operation in operations:
-            wanted.add(operation.distinct_id)
+            involved.add(operation.distinct_id)
             if isinstance(operation, Link):
-                wanted.add(operation.other)
+                involved.add(operation.other)
+        known: dict[str, str] = {}
+        unknown = set(involved)
+        for distinct_id in wanted - involved:
+            person = self._cache.get((project_id, distinct_id))
+            if person is None:
+                unknown.add(distinct_id)
+            else:
+                known[distinct_id] = person
+        if not unknown:
+            return Resolution(known, {}, 0, 0)
         with transaction(self._sessions) as session:
-            work = _Work(project_id, _load(session, project_id, wanted), set(), {}, {})
+            stored = _load(session, project_id, unknown)
+            work = _Work(project_id, dict(stored), dict(stored), set(), {}, {})
             updates: list[PropertyUpdate] = []
             for operation in operations:
                 if isinstance(operation, Link):
                     _link(session, work, operation)
                 else:
                     updates.append(operation)
-            for distinct_id in wanted - work.mapping.keys():
+            for distinct_id in unknown - work.mapping.keys():
                 work.mapping[distinct_id] = person_id_for(project_id, distinct_id)
                 work.new_persons.setdefault(work.mapping[distinct_id], False)
             _write_persons(session, work, updates)
         self._remember(project_id, work.mapping)
-        persons = {d: work.mapping[d] for d in wanted}
+        persons = {d: work.mapping.get(d) or known[d] for d in wanted}
         return Resolution(persons, work.overrides, work.merges, work.refused)
 
     def forget(self) -> None:
         self._cache.clear()
-
-    def _cached(self, project_id: int, wanted: set[str]) -> dict[str, str] | None:
-        found: dict[str, str] = {}
-        for distinct_id in wanted:
-            person = self._cache.get((project_id, distinct_id))
-            if person is None:
-                return None
-            found[distinct_id] = person
-        return found
 
     def _remember(self, project_id: int, mapping: dict[str, str]) -> None:
         for distinct_id, person in mapping.items():
@@ -232,6 +235,13 @@ def _merge(session: Session, work: _Work, source: str, target: str) -> None:
         del work.new_persons[source]
         return
     _ensure_stored(session, work, target)
+    moved = session.scalars(  # all of them, so the cache learns where they went
+        select(PersonDistinctId.distinct_id)
+        .where(PersonDistinctId.project_id == work.project_id)
+        .where(PersonDistinctId.person_id == source)
+    ).all()
+    for distinct_id in moved:
+        work.mapping[distinct_id] = work.stored[distinct_id] = target
     session.execute(
         update(PersonDistinctId)
         .where(PersonDistinctId.project_id == work.project_id)
@@ -306,15 +316,14 @@ def _write_persons(session: Session, work: _Work, updates: list[PropertyUpdate])
 
 
 def _save_mapping(session: Session, work: _Work) -> None:
-    stored = _load(session, work.project_id, set(work.mapping))
     fresh = [
         {"project_id": work.project_id, "distinct_id": d, "person_id": p}
         for d, p in work.mapping.items()
-        if d not in stored
+        if d not in work.stored
     ]
     _insert_ignore(session, PersonDistinctId.__table__, fresh)  # type: ignore[arg-type]
     for distinct_id, person in work.mapping.items():
-        if distinct_id in stored and stored[distinct_id] != person:
+        if distinct_id in work.stored and work.stored[distinct_id] != person:
             session.execute(
                 update(PersonDistinctId)
                 .where(PersonDistinctId.project_id == work.project_id)
