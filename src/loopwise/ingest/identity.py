@@ -24,9 +24,9 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -352,12 +352,15 @@ def _apply_properties(
             properties.setdefault(key, value)
         if properties != before:
             changed.add(person)
-    for person in sorted(changed):
-        session.execute(
-            update(Person)
-            .where(Person.id == person)
-            .values(properties=current[person], updated_at=now)
+    if changed:  # one prepared statement for all of them
+        table = cast(Table, Person.__table__)
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("person"))
+            .values(properties=bindparam("props"), updated_at=now)
         )
+        rows = [{"person": p, "props": current[p]} for p in sorted(changed)]
+        session.connection().execute(statement, rows)
 
 
 def _insert_ignore(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
