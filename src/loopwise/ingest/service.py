@@ -91,7 +91,7 @@ class IngestService:
         self._wake = threading.Event()
         self._flushed = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="ingest-flusher", daemon=True)
-        self.seeded = self.store.seed()
+        self.seeded: int | None = None  # keys loaded into the dedupe window, once done
         if self.wal is not None:
             self.wal.on_commit.append(self._wake)
         self._thread.start()
@@ -149,6 +149,15 @@ class IngestService:
     # --- the flusher -----------------------------------------------------------------------
 
     def _run(self) -> None:
+        # The dedupe window is loaded here, not in __init__: the server answers (into the
+        # log) at once, and the flusher starts moving events once the window is loaded.
+        while self.seeded is None:
+            try:
+                self.seeded = self.store.seed()
+            except Exception:
+                log.exception("ingestion: loading recent event ids failed; retrying")
+                if self._stop.wait(2.0):
+                    return
         last_stats = last_squash = time.monotonic()
         failures = 0
         while True:

@@ -63,7 +63,8 @@ class EventStore:
         )
         table = result.table
         keys = event_keys(table.column("project_id"), table.column("uuid"))
-        self._recent.add(keys, now)
+        with self._lock:
+            self._recent.add(keys, now)
         return len(keys)
 
     def forget_recent(self) -> None:
