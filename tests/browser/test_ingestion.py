@@ -53,3 +53,23 @@ def test_owner_requires_consent_and_sees_dropped_events_by_reason(
     expect(totals.locator('tr[data-key="dropped:consent_denied"] td.num')).to_have_text("1")
     expect(tab.locator(".chart svg")).to_be_visible()
     assert problems.items == []
+
+
+def test_a_page_on_another_origin_can_send_events_as_browser_sdks_do(
+    live_server: LiveServer, page: tuple[Page, Problems]
+) -> None:
+    tab, _ = page
+    project = create_project(live_server.context, "Shop")
+    other_origin = live_server.url.replace("127.0.0.1", "localhost")
+    tab.goto(other_origin + "/login")
+    answer = tab.evaluate(
+        """async ([url, key]) => {
+            const sent = await fetch(url + "/e/", {
+                method: "POST", headers: {"Content-Type": "application/json"},
+                body: JSON.stringify({api_key: key, event: "$pageview", distinct_id: "visitor-1"}),
+            });
+            return await sent.json();
+        }""",
+        [live_server.url, project.write_key],
+    )
+    assert answer == {"status": 1, "accepted": 1}

@@ -120,3 +120,26 @@ def test_flags_and_remote_config_answer_empty(app: App) -> None:
     assert flags["featureFlags"] == {}
     assert client.get(f"/array/{key}/config").json()["hasFeatureFlags"] is False
     assert client.get(f"/array/{key}/config.js").status_code == 200
+
+
+def test_browser_sdks_may_post_from_another_origin(app: App) -> None:
+    client, _, _, key = app
+    origin = {"Origin": "https://shop.example.com"}
+    preflight = client.options(
+        "/e/", headers={**origin, "Access-Control-Request-Method": "POST",
+                        "Access-Control-Request-Headers": "content-type"},
+    )  # fmt: skip
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    answer = client.post(
+        "/v1/track", json={"writeKey": key, "event": "x", "userId": "u"}, headers=origin
+    )
+    assert answer.headers["access-control-allow-origin"] == "*"
+    refused = client.post(
+        "/e/", json={"api_key": "lw_nope", "event": "x", "distinct_id": "a"}, headers=origin
+    )
+    assert refused.status_code == 401
+    assert refused.headers["access-control-allow-origin"] == "*"
+    api = client.get("/api/projects/1/events", headers=origin)
+    assert "access-control-allow-origin" not in api.headers  # the read API stays same-origin

@@ -1,6 +1,8 @@
-"""The running ingestion service: accept a parsed batch, make it durable, then acknowledge.
+"""The running ingestion service: prepare a request's events, make them durable, answer.
 
-``accept`` runs the privacy pipeline, builds the Arrow rows and makes them durable:
+``prepare`` turns a body into Arrow rows (``prepare.prepare_body``: parse, privacy
+pipeline, conversion; large bodies on a parser process) and counts what was dropped or
+rejected; ``persist`` makes the rows durable:
 
 - ``wal`` mode (embedded warehouses): the rows are appended to the write-ahead log and the
   call returns once they are fsynced; a flusher thread moves them into the warehouse
@@ -10,8 +12,9 @@
 - ``direct`` mode (ClickHouse server): ``EventStore`` runs before answering and the
   ClickHouse insert waits for its asynchronous insert to be written; no local log.
 
-When more than ``ingest_backlog_mb`` is waiting, ``accept`` raises ``Overloaded`` and the
-endpoint answers 503 with ``Retry-After``.
+When more than ``ingest_backlog_mb`` is waiting, ``persist`` raises ``Overloaded`` and the
+endpoint answers 503 with ``Retry-After``. The flusher thread also writes the counters to
+the app database every two seconds and squashes person overrides every ten minutes.
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ INLINE_BYTES = 256 * 1024  # smaller bodies are prepared on the event loop itsel
 
 
 class IngestService:
+    """One per server process: the log, the flusher thread, the parser pool, the counters."""
+
     def __init__(
         self, settings: Settings, sessions: sessionmaker[Session], warehouse: Warehouse
     ) -> None:

@@ -15,11 +15,13 @@ events are durable. Answers:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 
 from loopwise.ingest.formats.common import RequestMeta
 from loopwise.ingest.formats.segment import basic_auth_user
@@ -27,8 +29,34 @@ from loopwise.ingest.service import Overloaded, RequestInfo
 from loopwise.ingest.wire import MAX_BODY_BYTES
 from loopwise.web.deps import ContextDep, client_ip
 
-router = APIRouter(tags=["ingestion"])
 RETRY_AFTER_S = 5
+# Browser SDKs post from the customer's own site, another origin: these endpoints answer
+# any origin, without credentials (they read no cookies; the write key is in the body).
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Authorization, X-Requested-With",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+class _CorsRoute(APIRoute):
+    """Adds the CORS headers to every answer of the SDK endpoints, errors included."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def with_cors(request: Request) -> Response:
+            response = await handler(request)
+            response.headers.update(CORS_HEADERS)
+            return response
+
+        return with_cors
+
+
+router = APIRouter(tags=["ingestion"], route_class=_CorsRoute)
+SDK_PATHS = ("/batch/", "/capture/", "/e/", "/i/v0/e/", "/track/", "/flags/", "/decide/")
+SEGMENT_CALLS = ("track", "identify", "page", "screen", "group", "alias", "batch")
 
 
 async def _capture(
@@ -100,7 +128,7 @@ def _posthog(path: str) -> None:
     router.add_api_route(path, endpoint, methods=["POST"], name=f"posthog {path}")
 
 
-for _path in ("/batch/", "/capture/", "/e/", "/i/v0/e/", "/track/"):
+for _path in SDK_PATHS[:5]:
     _posthog(_path)
 
 
@@ -157,5 +185,14 @@ def _segment(call: str) -> None:
     router.add_api_route(f"/v1/{call}", endpoint, methods=["POST"], name=f"segment {call}")
 
 
-for _call in ("track", "identify", "page", "screen", "group", "alias", "batch"):
+for _call in SEGMENT_CALLS:
     _segment(_call)
+
+
+async def _preflight() -> Response:
+    """CORS preflight: browsers ask before posting JSON from another origin."""
+    return Response(status_code=204)
+
+
+for _path in (*SDK_PATHS, *(f"/v1/{call}" for call in SEGMENT_CALLS)):
+    router.add_api_route(_path, _preflight, methods=["OPTIONS"], include_in_schema=False)
