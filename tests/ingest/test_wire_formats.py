@@ -143,3 +143,30 @@ def test_browser_sdks_may_post_from_another_origin(app: App) -> None:
     assert refused.headers["access-control-allow-origin"] == "*"
     api = client.get("/api/projects/1/events", headers=origin)
     assert "access-control-allow-origin" not in api.headers  # the read API stays same-origin
+
+
+def test_analytics_js_short_paths_and_settings(app: App) -> None:
+    client, context, project_id, key = app
+    settings = client.get(f"/v1/projects/{key}/settings").json()
+    assert settings["integrations"]["Segment.io"]["apiHost"] == "127.0.0.1:8000/v1"
+    assert settings["integrations"]["Segment.io"]["protocol"] == "http"
+    message = {
+        "type": "track", "event": "Clicked", "anonymousId": "a1", "writeKey": key,
+        "messageId": "ajs-next-1732262400000-abc", "properties": {"button": "buy"},
+        "context": {"page": {"url": "https://shop.example.com/p/1", "path": "/p/1"},
+                    "library": {"name": "analytics.js", "version": "next-1.70.0"}},
+        "timestamp": "2026-11-22T10:00:00.000Z", "sentAt": "2026-11-22T10:00:00.100Z",
+    }  # fmt: skip
+    answer = client.post(
+        "/v1/t", content=json.dumps(message), headers={"content-type": "text/plain"}
+    )
+    assert answer.json() == {"success": True, "accepted": 1}
+    batch = {
+        "batch": [{**message, "type": "page", "messageId": "ajs-2", "name": "Home"}],
+        "writeKey": key,
+    }
+    assert client.post("/v1/b", json=batch).json()["accepted"] == 1
+    stored = {r["event"]: json.loads(r["properties"]) for r in rows(context, project_id)}
+    assert stored["Clicked"]["$current_url"] == "https://shop.example.com/p/1"
+    assert stored["Clicked"]["$lib"] == "analytics.js"
+    assert stored["$pageview"]["name"] == "Home"

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
@@ -174,7 +175,7 @@ async def remote_config_script(token: Annotated[str, Path(max_length=64)]) -> Re
 # --- Segment ------------------------------------------------------------------------------
 
 
-def _segment(call: str) -> None:
+def _segment(call: str, path: str) -> None:
     async def endpoint(request: Request, context: ContextDep) -> JSONResponse:
         auth_key = basic_auth_user(request.headers.get("authorization", ""))
         return await _capture(request, context, "segment", call, auth_key)
@@ -182,11 +183,35 @@ def _segment(call: str) -> None:
     endpoint.__doc__ = (
         f"Segment HTTP Tracking API `{call}`: write key as the Basic-auth user or `writeKey`."
     )
-    router.add_api_route(f"/v1/{call}", endpoint, methods=["POST"], name=f"segment {call}")
+    router.add_api_route(path, endpoint, methods=["POST"], name=f"segment {path}")
 
 
 for _call in SEGMENT_CALLS:
-    _segment(_call)
+    _segment(_call, f"/v1/{_call}")
+    # analytics.js (analytics-next) posts to the call's first letter: /v1/t, /v1/p, /v1/b …
+    _segment(_call, f"/v1/{_call[0]}")
+
+
+@router.get("/v1/projects/{write_key}/settings")
+async def segment_settings(
+    write_key: Annotated[str, Path(max_length=64)], context: ContextDep
+) -> JSONResponse:
+    """What analytics.js loads before sending (its `cdnURL` pointed here): send everything
+    to this server, with no other destinations and no metrics."""
+    public = urlsplit(context.settings.effective_public_url)
+    host = f"{public.netloc}{public.path.rstrip('/')}/v1"
+    return JSONResponse(
+        {
+            "integrations": {
+                "Segment.io": {"apiKey": write_key, "apiHost": host, "protocol": public.scheme}
+            },
+            "plan": {"track": {"__default": {"enabled": True}}},
+            "metrics": {"sampleRate": 0},
+            "remotePlugins": [],
+            "enabledMiddleware": {},
+            "middlewareSettings": {},
+        }
+    )
 
 
 async def _preflight() -> Response:
@@ -194,5 +219,6 @@ async def _preflight() -> Response:
     return Response(status_code=204)
 
 
-for _path in (*SDK_PATHS, *(f"/v1/{call}" for call in SEGMENT_CALLS)):
+SEGMENT_PATHS = [f"/v1/{name}" for call in SEGMENT_CALLS for name in (call, call[0])]
+for _path in (*SDK_PATHS, *SEGMENT_PATHS):
     router.add_api_route(_path, _preflight, methods=["OPTIONS"], include_in_schema=False)
