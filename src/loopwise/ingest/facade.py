@@ -1,7 +1,9 @@
-"""The ingestion surface: every producer hands its events to ``capture``.
+"""Captured events as warehouse rows: the conversion every path shares, and ``capture``.
 
-``capture`` turns a batch into ONE Arrow table shaped exactly like ``schema.EVENTS`` and
-appends it in a single call, because warehouses load columnar batches in milliseconds and
+``events_to_arrow`` turns a batch into ONE Arrow table shaped exactly like
+``schema.EVENTS``; the SDK endpoints log those rows and the flusher appends them, while
+trusted producers (the demo simulation) call ``capture`` to append them at once. One
+columnar append per batch, because warehouses load columnar batches in milliseconds and
 rows one by one at a few thousand per second. The conversion is column-wise and avoids
 per-event Python work wherever a whole column can be built at once.
 """
