@@ -62,6 +62,12 @@ class EventStore:
             timeout_s=300,
         )
         table = result.table
+        if result.truncated:
+            log.warning(
+                "ingestion: more than %d events arrived within the dedupe window; retries of"
+                " the others are not recognised until the window moves past them",
+                _SEED_MAX_KEYS,
+            )
         keys = event_keys(table.column("project_id"), table.column("uuid"))
         with self._lock:
             self._recent.add(keys, now)
