@@ -44,6 +44,7 @@ def test_demo_instance_pages_render_without_errors(
 
     pages = {
         f"/projects/{project.id}/settings": "Demo",
+        f"/projects/{project.id}/ingestion": "Ingestion",
         "/projects": "Projects",
         "/people": "People & roles",
         "/audit": "Audit log",
