@@ -11,7 +11,7 @@ from loopwise.core import accounts
 from loopwise.core.db import make_engine, migrate, session_factory
 from loopwise.ingest.identity import Identity, Link, PropertyUpdate, is_placeholder
 from loopwise.ingest.ids import person_id_for
-from loopwise.ingest.persons import person_by_distinct_id, person_by_id
+from loopwise.ingest.persons import list_persons, person_by_distinct_id, person_by_id
 from tests.factories import TEST_ACTOR
 
 P = 1  # the project every test creates first in its fresh database
@@ -143,3 +143,18 @@ def test_every_id_of_a_merged_person_follows_it_even_when_not_in_the_batch(
     for resolver in (identity, fresh):
         persons = resolver.resolve(P, {"phone", "laptop"}, []).persons
         assert persons["phone"] == persons["laptop"] == person_id_for(P, "laptop")
+
+
+def test_persons_list_in_pages_with_their_ids(sessions: sessionmaker[Session]) -> None:
+    identity = Identity(sessions)
+    identity.resolve(P, {"a", "b", "c"}, [])
+    identity.resolve(P, {"b"}, [Link("b", "a")])
+    with sessions() as session:
+        first = list_persons(session, P, limit=1)
+        rest = list_persons(session, P, limit=10, after=first[0].id)
+    everyone = first + rest
+    assert len(everyone) == 2
+    by_ids = {tuple(p.distinct_ids): p for p in everyone}
+    assert set(by_ids) == {("a", "b"), ("c",)}
+    assert by_ids[("a", "b")].merged_person_ids == [person_id_for(P, "a")]
+    assert by_ids[("c",)].merged_person_ids == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,27 +26,38 @@ class PersonInfo(BaseModel):
     created_at: datetime
 
 
-def _info(session: Session, row: Person) -> PersonInfo:
-    distinct_ids = session.scalars(
-        select(PersonDistinctId.distinct_id)
-        .where(PersonDistinctId.project_id == row.project_id)
-        .where(PersonDistinctId.person_id == row.id)
+def _infos(session: Session, rows: Sequence[Person]) -> list[PersonInfo]:
+    """Persons with their distinct ids and merged-away ids: three queries for any number."""
+    if not rows:
+        return []
+    project_id, ids = rows[0].project_id, [row.id for row in rows]
+    distinct: dict[str, list[str]] = defaultdict(list)
+    for person_id, distinct_id in session.execute(
+        select(PersonDistinctId.person_id, PersonDistinctId.distinct_id)
+        .where(PersonDistinctId.project_id == project_id)
+        .where(PersonDistinctId.person_id.in_(ids))
         .order_by(PersonDistinctId.distinct_id)
-    ).all()
-    merged = session.scalars(
-        select(PersonOverride.old_person_id)
-        .where(PersonOverride.project_id == row.project_id)
-        .where(PersonOverride.override_person_id == row.id)
+    ):
+        distinct[person_id].append(distinct_id)
+    merged: dict[str, list[str]] = defaultdict(list)
+    for survivor, old in session.execute(
+        select(PersonOverride.override_person_id, PersonOverride.old_person_id)
+        .where(PersonOverride.project_id == project_id)
+        .where(PersonOverride.override_person_id.in_(ids))
         .order_by(PersonOverride.old_person_id)
-    ).all()
-    return PersonInfo(
-        id=row.id,
-        is_identified=row.is_identified,
-        properties=dict(row.properties or {}),
-        distinct_ids=list(distinct_ids),
-        merged_person_ids=list(merged),
-        created_at=row.created_at,
-    )
+    ):
+        merged[survivor].append(old)
+    return [
+        PersonInfo(
+            id=row.id,
+            is_identified=row.is_identified,
+            properties=dict(row.properties or {}),
+            distinct_ids=distinct[row.id],
+            merged_person_ids=merged[row.id],
+            created_at=row.created_at,
+        )
+        for row in rows
+    ]
 
 
 def person_by_distinct_id(session: Session, project_id: int, distinct_id: str) -> PersonInfo:
@@ -68,7 +81,7 @@ def person_by_id(session: Session, project_id: int, person_id: str) -> PersonInf
     row = session.get(Person, override or person_id)
     if row is None or row.project_id != project_id:
         raise NotFound(f"no person {person_id[:40]!r} in this project")
-    return _info(session, row)
+    return _infos(session, [row])[0]
 
 
 def list_persons(
@@ -81,4 +94,4 @@ def list_persons(
     if after:
         query = query.where(Person.id > after)
     rows = session.scalars(query.order_by(Person.id).limit(limit)).all()
-    return [_info(session, row) for row in rows]
+    return _infos(session, rows)
