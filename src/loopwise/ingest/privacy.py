@@ -181,7 +181,7 @@ def scrub_text(text: str) -> str:
     """``text`` with e-mail addresses, card numbers and phone numbers masked."""
     if "@" in text:
         text = _EMAIL.sub("[email]", text)
-    if len(text) - len(text.translate(_NO_DIGITS)) >= 9:
+    if _digit_count(text) >= 9:
         text = _CARD.sub(_card, text)
         text = _PHONE.sub(_phone, text)
     return text
@@ -213,7 +213,7 @@ def pii_step(draft: Draft, context: StepContext) -> Draft | Drop:
     return draft
 
 
-_NO_DIGITS = str.maketrans("", "", "0123456789")
+_DIGITS = b"0123456789"
 # Keys whose values SDKs fill with their own ids and versions, never with free text.
 _NOT_SCANNED = frozenset(
     {
@@ -226,7 +226,14 @@ _NOT_SCANNED = frozenset(
 
 def might_hold_pii(text: str) -> bool:
     """Cheap test: an e-mail needs an '@', a phone or card number at least 9 digits."""
-    return "@" in text or len(text) - len(text.translate(_NO_DIGITS)) >= 9
+    return "@" in text or _digit_count(text) >= 9
+
+
+def _digit_count(text: str) -> int:
+    # bytes.translate deletes in C at memory speed; str.translate is ~25x slower once the
+    # text holds any non-ASCII character.
+    data = text.encode("utf-8", "surrogatepass")
+    return len(data) - len(data.translate(None, _DIGITS))
 
 
 def denylist_step(draft: Draft, context: StepContext) -> Draft | Drop:
