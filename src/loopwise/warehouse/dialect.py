@@ -205,6 +205,18 @@ class Dialect(ABC):
         """A condition: ``expr`` is one of the values of the list parameter ``array_param``."""
 
     @abstractmethod
+    def json_has(self, column: str, key_param: str) -> str:
+        """A condition: the property named by ``key_param`` is present and not null."""
+
+    @abstractmethod
+    def regex_match(self, expr: str, pattern_param: str) -> str:
+        """A condition: ``expr`` contains a match of the RE2 pattern ``pattern_param``."""
+
+    @abstractmethod
+    def contains_ci(self, expr: str, text_param: str) -> str:
+        """A condition: ``expr`` contains the text ``text_param``, ignoring case."""
+
+    @abstractmethod
     def lookup(self, expr: str, keys_param: str, values_param: str) -> str:
         """The value paired with ``expr`` in two parallel list parameters (``expr`` itself
         when it is not among the keys)."""
@@ -279,6 +291,16 @@ class DuckDBDialect(Dialect):
             f" THEN CAST(json_extract_string({column}, {path}) AS DOUBLE) END)"
         )
 
+    def json_has(self, column: str, key_param: str) -> str:
+        path = self._pointer(key_param)
+        return f"coalesce(json_type({column}, {path}) NOT IN ('NULL'), false)"
+
+    def regex_match(self, expr: str, pattern_param: str) -> str:
+        return f"regexp_matches({expr}, {{{pattern_param}}})"
+
+    def contains_ci(self, expr: str, text_param: str) -> str:
+        return f"(strpos(lower({expr}), lower({{{text_param}}})) > 0)"
+
     def trunc_time(self, unit: TimeUnit, column: str, tz_param: str) -> str:
         _check_unit(unit)
         local = f"timezone({{{tz_param}}}, {column})"
@@ -332,6 +354,16 @@ class ClickHouseDialect(Dialect):
             f"if(JSONType({column}, {key}) IN ('Int64', 'UInt64', 'Double'),"
             f" JSONExtractFloat({column}, {key}), NULL)"
         )
+
+    def json_has(self, column: str, key_param: str) -> str:
+        key = f"{{{key_param}}}"
+        return f"(JSONHas({column}, {key}) AND JSONType({column}, {key}) != 'Null')"
+
+    def regex_match(self, expr: str, pattern_param: str) -> str:
+        return f"match({expr}, {{{pattern_param}}})"
+
+    def contains_ci(self, expr: str, text_param: str) -> str:
+        return f"(positionCaseInsensitiveUTF8({expr}, {{{text_param}}}) > 0)"
 
     def trunc_time(self, unit: TimeUnit, column: str, tz_param: str) -> str:
         _check_unit(unit)

@@ -1,0 +1,59 @@
+"""Event property filters as SQL conditions, written once for both engines.
+
+Values never enter the SQL text: each condition names parameters that ``params`` receives.
+Keys of the materialised hot columns (``$current_url``, ``utm_source`` …) use the column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from loopwise.product.contracts import PropertyFilter
+from loopwise.warehouse.dialect import Dialect
+from loopwise.warehouse.schema import HOT_COLUMNS
+
+_HOT = {key: column for column, key in HOT_COLUMNS.items()}
+
+
+def property_text(d: Dialect, key: str, params: dict[str, Any], name: str) -> str:
+    """The property as text ('' when missing or not a string)."""
+    if key in _HOT:
+        return _HOT[key]
+    params[name] = key
+    return d.json_string("properties", name)
+
+
+def conditions(
+    d: Dialect, filters: Sequence[PropertyFilter], params: dict[str, Any], prefix: str
+) -> list[str]:
+    """One SQL condition per filter; ``prefix`` keeps parameter names unique."""
+    return [_condition(d, f, params, f"{prefix}{i}") for i, f in enumerate(filters)]
+
+
+def _condition(d: Dialect, item: PropertyFilter, params: dict[str, Any], name: str) -> str:
+    op, value = item.operator, item.value
+    if op in ("gt", "lt"):
+        params[f"{name}_k"], params[f"{name}_v"] = item.key, float(value)  # type: ignore[arg-type]
+        number = d.json_number("properties", f"{name}_k")
+        return f"coalesce({number} {'>' if op == 'gt' else '<'} {{{name}_v}}, false)"
+    if op in ("is_set", "is_not_set"):
+        if item.key in _HOT:
+            present = f"{_HOT[item.key]} != ''"
+        else:
+            params[f"{name}_k"] = item.key
+            present = d.json_has("properties", f"{name}_k")
+        return present if op == "is_set" else f"NOT ({present})"
+    text = property_text(d, item.key, params, f"{name}_k")
+    params[f"{name}_v"] = value
+    if op == "exact":
+        return f"{text} = {{{name}_v}}"
+    if op == "is_not":
+        return f"{text} != {{{name}_v}}"
+    if op == "in":
+        return d.in_array(text, f"{name}_v")
+    if op in ("icontains", "not_icontains"):
+        found = d.contains_ci(text, f"{name}_v")
+        return found if op == "icontains" else f"NOT {found}"
+    matched = d.regex_match(text, f"{name}_v")
+    return matched if op == "regex" else f"NOT {matched}"

@@ -1,0 +1,10 @@
+"""One runner per kind of question, found by ``kind``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from loopwise.product.queries.trends import run_trends
+
+RUNNERS: dict[str, Callable[..., Any]] = {"trends": run_trends}

@@ -1,0 +1,135 @@
+"""Trends against hand-computed answers, on DuckDB and chDB."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from loopwise.ingest.contracts import CaptureEvent
+from loopwise.ingest.facade import capture
+from loopwise.ingest.ids import person_id_for
+from loopwise.product.contracts import TrendsQuery
+from loopwise.product.facade import run_query
+from loopwise.warehouse import Warehouse
+from loopwise.warehouse.schema import PERSON_OVERRIDES
+
+P = 5
+NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
+RANGE = {"date_from": "2026-03-01", "date_to": "2026-03-03"}
+PLANS = {"alice": "pro", "bob": "free", "carol": "pro", "dave": "pro"}
+
+
+def at(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
+
+
+EVENTS = [
+    ("alice", "$pageview", at(1, 10), {"$current_url": "https://x.io/A"}),
+    ("alice", "$pageview", at(1, 11), {"$current_url": "https://x.io/b"}),
+    ("alice", "$pageview", at(2, 9), {"$current_url": "https://x.io/c"}),
+    ("bob", "$pageview", at(1, 23, 30), {"$current_url": "https://x.io/d"}),
+    ("bob", "purchase", at(2, 10), {"amount": 30}),
+    ("bob", "purchase", at(3, 7), {"amount": 10}),
+    ("carol", "purchase", at(3, 8), {"amount": 5}),
+    ("carol", "$pageview", at(4, 1), {}),
+    ("dave", "$pageview", at(28, 23, 59, month=2), {}),
+]
+
+
+@pytest.fixture
+def store(warehouse: Warehouse) -> Warehouse:
+    events = [
+        CaptureEvent(event=name, distinct_id=who, timestamp=when,
+                     properties={**props, "plan": PLANS[who]})
+        for who, name, when, props in EVENTS
+    ]  # fmt: skip
+    capture(warehouse, P, events, received_at=NOW)
+    return warehouse
+
+
+def trends(warehouse: Warehouse, **query: Any) -> list[tuple[str | None, list[float], float]]:
+    result = run_query(warehouse, P, TrendsQuery.model_validate(query), "UTC", now=NOW)
+    return [(line.breakdown_value, line.values, line.total) for line in result.lines]
+
+
+def test_daily_counts_and_unique_persons(store: Warehouse) -> None:
+    assert trends(store, series=[{"event": "$pageview"}], date_range=RANGE) == [
+        (None, [3, 1, 0], 4)
+    ]
+    unique = trends(
+        store, series=[{"event": "$pageview", "math": "unique_persons"}], date_range=RANGE
+    )
+    assert unique == [(None, [2, 1, 0], 2)]
+
+
+def test_sum_and_average_of_a_numeric_property(store: Warehouse) -> None:
+    series = {"event": "purchase", "math": "sum", "math_property": "amount"}
+    assert trends(store, series=[series], date_range=RANGE) == [(None, [0, 30, 15], 45)]
+    average = {**series, "math": "avg"}
+    assert trends(store, series=[average], date_range=RANGE) == [(None, [0, 30, 7.5], 15)]
+
+
+def test_breakdown_keeps_the_largest_values_and_groups_the_rest(store: Warehouse) -> None:
+    lines = trends(store, series=[{}], date_range=RANGE, breakdown={"property": "plan", "limit": 1})
+    assert lines == [("pro", [2, 1, 1], 4), ("$other", [1, 1, 1], 3)]
+
+
+def test_filters_on_hot_columns_and_properties(store: Warehouse) -> None:
+    url = {"key": "$current_url", "operator": "icontains", "value": "/a"}
+    assert trends(store, series=[{"filters": [url]}], date_range=RANGE)[0][2] == 1
+    big = {"key": "amount", "operator": "gt", "value": 9}
+    assert trends(store, series=[{"filters": [big]}], date_range=RANGE)[0][1] == [0, 1, 1]
+    pro = {"key": "plan", "operator": "in", "value": ["pro", "team"]}
+    assert trends(store, series=[{}], filters=[pro], date_range=RANGE)[0][2] == 4
+    regex = {"key": "$current_url", "operator": "regex", "value": "/[bc]$"}
+    assert trends(store, series=[{"filters": [regex]}], date_range=RANGE)[0][2] == 2
+    unset = {"key": "amount", "operator": "is_not_set"}
+    assert trends(store, series=[{"filters": [unset]}], date_range=RANGE)[0][2] == 4
+
+
+def test_days_follow_the_time_zone_and_weeks_start_on_monday(store: Warehouse) -> None:
+    new_york = {"date_from": "2026-03-01", "date_to": "2026-03-01", "timezone": "America/New_York"}
+    assert trends(store, series=[{}], date_range=new_york) == [(None, [3], 3)]
+    weekly = TrendsQuery.model_validate({"series": [{}], "date_range": RANGE, "interval": "week"})
+    result = run_query(store, P, weekly, "UTC", now=NOW)
+    assert result.buckets == [at(23, 0, month=2), at(2, 0)]
+    assert result.lines[0].values == [3, 4]
+
+
+def test_unique_persons_count_merged_persons_once(store: Warehouse) -> None:
+    merge = pa.table(
+        {"project_id": [P], "old_person_id": [person_id_for(P, "carol")],
+         "override_person_id": [person_id_for(P, "bob")]},
+        schema=PERSON_OVERRIDES,
+    )  # fmt: skip
+    store.append("person_overrides", merge)
+    series = {"event": "purchase", "math": "unique_persons"}
+    assert trends(store, series=[series], date_range=RANGE) == [(None, [0, 1, 1], 1)]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"series": []}, "at least 1 item"),
+        (
+            {"series": [{}], "date_range": {"date_from": "2026-03-02", "date_to": "2026-03-01"}},
+            "date_to is before",
+        ),
+        ({"series": [{"math": "sum"}]}, "needs math_property"),
+        (
+            {"series": [{"filters": [{"key": "a", "operator": "gt", "value": "x"}]}]},
+            "needs a number",
+        ),
+        (
+            {"series": [{"filters": [{"key": "a", "operator": "regex", "value": "("}]}]},
+            "regular expression",
+        ),
+        ({"series": [{}], "interval": "hour", "date_range": {"last_days": 60}}, "at most 31 days"),
+    ],
+)
+def test_bad_queries_are_refused_with_the_reason(query: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrendsQuery.model_validate(query)
