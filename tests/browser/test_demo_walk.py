@@ -45,6 +45,7 @@ def test_demo_instance_pages_render_without_errors(
     pages = {
         f"/projects/{project.id}/settings": "Demo",
         f"/projects/{project.id}/ingestion": "Ingestion",
+        f"/projects/{project.id}/trends?event=$pageview&breakdown=utm_source": "Trends",
         "/projects": "Projects",
         "/people": "People & roles",
         "/audit": "Audit log",

@@ -6,9 +6,10 @@ from datetime import datetime
 
 from loopwise.product.contracts import Query, TrendsResult
 from loopwise.product.queries import RUNNERS
+from loopwise.product.queries.events import top_event_names
 from loopwise.warehouse import Warehouse
 
-__all__ = ["run_query"]
+__all__ = ["event_names", "run_query"]
 
 
 def run_query(
@@ -23,3 +24,8 @@ def run_query(
     runner = RUNNERS[query.kind]
     result: TrendsResult = runner(warehouse, project_id, query, timezone, now=now)
     return result
+
+
+def event_names(warehouse: Warehouse, project_id: int, *, limit: int = 200) -> list[str]:
+    """The project's event names, most frequent first (last 90 days), for pickers."""
+    return top_event_names(warehouse, project_id, limit)

@@ -1,17 +1,23 @@
-"""The query API: ``POST /api/projects/{id}/query`` with a typed query object."""
+"""The query API (``POST /api/projects/{id}/query``) and the Trends page built on it."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path as FilePath
+from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
 from anyio import to_thread
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 
 from loopwise.core.errors import InvalidInput
-from loopwise.product.contracts import Query, TrendsResult
-from loopwise.product.facade import run_query
-from loopwise.web.area import Area
+from loopwise.product.contracts import Query, TrendsQuery, TrendsResult
+from loopwise.product.facade import event_names, run_query
+from loopwise.web.area import Area, NavItem
 from loopwise.web.deps import ProjectDep, Reader, WarehouseDep
+from loopwise.web.render import render
 
 router = APIRouter(tags=["product analytics"])
 
@@ -31,4 +37,102 @@ async def query_api(
         raise InvalidInput("date_range.timezone", "is not an IANA time zone") from None
 
 
-area = Area(name="product", router=router)
+MATHS = {
+    "total": "Events",
+    "unique_persons": "Unique persons",
+    "sum": "Sum of a property",
+    "avg": "Average of a property",
+    "min": "Smallest value of a property",
+    "max": "Largest value of a property",
+}
+PALETTE = ["#4f46e5", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#14b8a6", "#64748b"]
+_FIELDS = ("event", "math", "math_property", "interval", "days", "breakdown")
+
+
+def _form_query(form: dict[str, str]) -> TrendsQuery:
+    series: dict[str, Any] = {"math": form.get("math") or "total"}
+    if form.get("event"):
+        series["event"] = form["event"]
+    if form.get("math_property"):
+        series["math_property"] = form["math_property"]
+    query: dict[str, Any] = {
+        "series": [series],
+        "interval": form.get("interval") or "day",
+        "date_range": {"last_days": form.get("days") or 30},
+    }
+    if form.get("breakdown"):
+        query["breakdown"] = {"property": form["breakdown"], "limit": 8}
+    return TrendsQuery.model_validate(query)
+
+
+def _errors(exc: ValidationError) -> dict[str, str]:
+    """Validation errors keyed by the form field they belong to."""
+    found: dict[str, str] = {}
+    for error in exc.errors():
+        where = [str(part) for part in error["loc"]]
+        field = next((f for f in reversed(where) if f in _FIELDS), None)
+        if field is None:
+            field = "days" if "date_range" in where or "last_days" in where else "math_property"
+        found.setdefault(field, str(error["msg"]).removeprefix("Value error, "))
+    return found
+
+
+def _name(breakdown_value: str | None, label: str) -> str:
+    if breakdown_value is None:
+        return label
+    return breakdown_value or "(not set)"
+
+
+def _chart(result: TrendsResult) -> str:
+    labels = [
+        b.strftime("%Y-%m-%d %H:%M" if result.interval == "hour" else "%Y-%m-%d")
+        for b in result.buckets
+    ]
+    if result.query["date_range"]["date_to"] is None and labels:
+        labels[-1] += " (so far)"  # the current period is not over: its dip is not a drop
+    series = [
+        {
+            "name": _name(line.breakdown_value, line.label),
+            "type": "line", "smooth": True, "showSymbol": len(labels) < 40, "data": line.values,
+        }
+        for line in result.lines
+    ]  # fmt: skip
+    option = {
+        "color": PALETTE,
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 0, "type": "scroll"},
+        "grid": {"left": 56, "right": 24, "top": 40, "bottom": 30},
+        "xAxis": {"type": "category", "data": labels, "boundaryGap": False},
+        "yAxis": {"type": "value", "splitLine": {"lineStyle": {"color": "#eef0f4"}}},
+        "series": series,
+    }
+    return json.dumps(option)
+
+
+@router.get("/projects/{project_id}/trends", response_class=HTMLResponse, include_in_schema=False)
+async def trends_page(
+    request: Request, project: ProjectDep, principal: Reader, warehouse: WarehouseDep
+) -> Response:
+    form = {name: request.query_params.get(name, "").strip()[:200] for name in _FIELDS}
+    errors: dict[str, str] = {}
+    result: TrendsResult | None = None
+    try:
+        query = _form_query(form)
+    except ValidationError as exc:
+        errors = _errors(exc)
+    else:
+        result = await to_thread.run_sync(run_query, warehouse, project.id, query, project.timezone)
+    names = await to_thread.run_sync(event_names, warehouse, project.id)
+    values = {
+        "project": project, "form": form, "errors": errors, "result": result,
+        "chart": _chart(result) if result else "", "maths": MATHS, "events": names,
+    }  # fmt: skip
+    return render(request, "product/trends.html", values, 422 if errors else 200)
+
+
+area = Area(
+    name="product",
+    router=router,
+    templates=FilePath(__file__).parent / "templates",
+    nav=(NavItem("Trends", "/trends"),),
+)
