@@ -52,6 +52,11 @@ def test_trend_with_breakdown_and_a_field_error(
     expect(rows.nth(0).locator("td.num")).to_have_text("2")
     expect(rows.nth(1).locator("td.num")).to_have_text("1")
 
+    tab.get_by_label("Compare with the previous period").check()
+    tab.get_by_role("button", name="Show").click()
+    expect(tab.locator("#trend-totals tbody tr")).to_have_count(4)
+    expect(tab.locator("#trend-totals")).to_contain_text("previous period")
+
     tab.get_by_label("Measure").select_option("sum")
     tab.get_by_role("button", name="Show").click()
     expect(tab.locator("#e-math_property")).to_contain_text("needs math_property")

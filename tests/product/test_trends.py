@@ -133,3 +133,24 @@ def test_unique_persons_count_merged_persons_once(store: Warehouse) -> None:
 def test_bad_queries_are_refused_with_the_reason(query: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         TrendsQuery.model_validate(query)
+
+
+def test_comparison_with_the_previous_period_lines_up_bucket_by_bucket(store: Warehouse) -> None:
+    query = {"series": [{}], "date_range": {"date_from": "2026-03-02", "date_to": "2026-03-03"},
+             "compare": True}  # fmt: skip
+    result = run_query(store, P, TrendsQuery.model_validate(query), "UTC", now=NOW)
+    current, previous = result.lines
+    assert (current.period, current.values, current.total) == ("current", [2, 2], 4)
+    # The two days before: 28 Feb (dave) and 1 Mar (alice twice, bob once).
+    assert (previous.period, previous.values, previous.total) == ("previous", [1, 3], 4)
+
+
+def test_a_previous_period_without_events_still_has_every_breakdown_line(store: Warehouse) -> None:
+    query = {"series": [{}], "date_range": RANGE, "compare": True,
+             "breakdown": {"property": "plan", "limit": 1}}  # fmt: skip
+    result = run_query(store, P, TrendsQuery.model_validate(query), "UTC", now=NOW)
+    shape = [(line.period, line.breakdown_value, line.total) for line in result.lines]
+    assert shape == [
+        ("current", "pro", 4), ("current", "$other", 3),
+        ("previous", "pro", 1), ("previous", "$other", 0),
+    ]  # fmt: skip

@@ -113,6 +113,8 @@ class TrendsQuery(_Strict):
     interval: Interval = "day"
     filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
     breakdown: Breakdown | None = None
+    # Also the period of the same length just before, as lines with period "previous".
+    compare: bool = False
 
     @model_validator(mode="after")
     def _hours_fit(self) -> TrendsQuery:
@@ -136,6 +138,7 @@ class TrendsLine(BaseModel):
     breakdown_value: str | None
     values: list[float]
     total: float
+    period: Literal["current", "previous"] = "current"
 
 
 class TrendsResult(BaseModel):

@@ -11,6 +11,7 @@ events read 0 (for averages and extremes: 0 as well, so a line has a point per b
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,42 +37,90 @@ def run_trends(
     zone = query.date_range.timezone or timezone
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     start, end = local_range(query.date_range, zone, moment.astimezone(ZoneInfo(zone)).date())
-    slots = buckets(start, end, query.interval, zone)
-    index = {slot: i for i, slot in enumerate(slots)}
-    merged = has_person_overrides(warehouse, project_id)
-    d = dialect_for(warehouse.dialect)
-    top: list[str] | None = None
+    period = _Period(start, end, buckets(start, end, query.interval, zone), zone)
+    context = _Context(
+        warehouse, dialect_for(warehouse.dialect), project_id, query,
+        has_person_overrides(warehouse, project_id),
+    )  # fmt: skip
+    lines = _lines(context, period, "current")
+    if query.compare:
+        before = start - (end - start)
+        previous = _Period(before, start, buckets(before, start, query.interval, zone), zone)
+        shown: dict[int, list[str | None]] = defaultdict(list)
+        for line in lines:  # the previous period gets the same lines, zero or not
+            shown[line.series].append(line.breakdown_value)
+        lines += _lines(context, previous, "previous", slots=len(period.slots), shown=shown)
+    return TrendsResult(
+        timezone=zone,
+        interval=query.interval,
+        buckets=period.slots,
+        lines=lines,
+        query=query.model_dump(mode="json"),
+    )
+
+
+@dataclass
+class _Context:
+    warehouse: Warehouse
+    d: Dialect
+    project_id: int
+    query: TrendsQuery
+    merged: bool
+    top: list[str] | None = None  # the breakdown values, chosen on the current period
+
+
+@dataclass(frozen=True)
+class _Period:
+    start: datetime
+    end: datetime
+    slots: list[datetime]
+    zone: str
+
+
+def _lines(
+    context: _Context,
+    period: _Period,
+    label: str,
+    *,
+    slots: int | None = None,
+    shown: dict[int, list[str | None]] | None = None,
+) -> list[TrendsLine]:
+    """One line per series and breakdown value; ``slots`` aligns a previous period's
+    buckets with the current ones, position by position."""
+    query, count = context.query, slots if slots is not None else len(period.slots)
+    index = {slot: i for i, slot in enumerate(period.slots)}
     lines: list[TrendsLine] = []
     for number, series in enumerate(query.series):
-        scope = _Scope(d, project_id, start, end, zone, query, series, merged)
-        if query.breakdown is not None and top is None:
-            top = scope.top_values(warehouse, query.breakdown.limit)
-        per_bucket = scope.run(warehouse, with_bucket=True, top=top)
-        totals = {row["bv"]: float(row["value"] or 0) for row in scope.run(warehouse, False, top)}
-        values: dict[str | None, list[float]] = defaultdict(lambda: [0.0] * len(slots))
+        scope = _Scope(
+            context.d, context.project_id, period.start, period.end, period.zone, query, series,
+            context.merged,
+        )  # fmt: skip
+        if query.breakdown is not None and context.top is None:
+            context.top = scope.top_values(context.warehouse, query.breakdown.limit)
+        per_bucket = scope.run(context.warehouse, with_bucket=True, top=context.top)
+        rows = scope.run(context.warehouse, False, context.top)
+        totals = {row["bv"]: float(row["value"] or 0) for row in rows}
+        values: dict[str | None, list[float]] = defaultdict(lambda: [0.0] * count)
         for row in per_bucket:
             slot = index.get(row["bucket"].astimezone(UTC))
-            if slot is not None:
+            if slot is not None and slot < count:
                 values[row["bv"]][slot] = float(row["value"] or 0)
-        label = series.label or series.event or "All events"
-        order = sorted(totals, key=lambda v: (v == OTHER, -totals[v], v or ""))
+        name = series.label or series.event or "All events"
+        order: list[str | None] = sorted(totals, key=lambda v: (v == OTHER, -totals[v], v or ""))
+        if shown is not None:
+            order = shown[number]
         for value in order or [None]:
             lines.append(
                 TrendsLine(
                     series=number,
-                    label=label,
+                    label=name,
                     breakdown_value=value if query.breakdown else None,
                     values=values[value],
                     total=totals.get(value, 0.0),
+                    period=label,
                 )
             )
-    return TrendsResult(
-        timezone=zone,
-        interval=query.interval,
-        buckets=slots,
-        lines=lines,
-        query=query.model_dump(mode="json"),
-    )
+    return lines
 
 
 class _Scope:

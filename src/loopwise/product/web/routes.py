@@ -46,7 +46,7 @@ MATHS = {
     "max": "Largest value of a property",
 }
 PALETTE = ["#4f46e5", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#14b8a6", "#64748b"]
-_FIELDS = ("event", "math", "math_property", "interval", "days", "breakdown")
+_FIELDS = ("event", "math", "math_property", "interval", "days", "breakdown", "compare")
 
 
 def _form_query(form: dict[str, str]) -> TrendsQuery:
@@ -62,6 +62,7 @@ def _form_query(form: dict[str, str]) -> TrendsQuery:
     }
     if form.get("breakdown"):
         query["breakdown"] = {"property": form["breakdown"], "limit": 8}
+    query["compare"] = form.get("compare") == "on"
     return TrendsQuery.model_validate(query)
 
 
@@ -92,8 +93,10 @@ def _chart(result: TrendsResult) -> str:
         labels[-1] += " (so far)"  # the current period is not over: its dip is not a drop
     series = [
         {
-            "name": _name(line.breakdown_value, line.label),
+            "name": _name(line.breakdown_value, line.label)
+            + (" (previous period)" if line.period == "previous" else ""),
             "type": "line", "smooth": True, "showSymbol": len(labels) < 40, "data": line.values,
+            "lineStyle": {"type": "dashed" if line.period == "previous" else "solid"},
         }
         for line in result.lines
     ]  # fmt: skip
