@@ -154,3 +154,22 @@ def test_a_previous_period_without_events_still_has_every_breakdown_line(store: 
         ("current", "pro", 4), ("current", "$other", 3),
         ("previous", "pro", 1), ("previous", "$other", 0),
     ]  # fmt: skip
+
+
+def test_drilling_into_a_number_lists_its_persons(store: Warehouse) -> None:
+    from loopwise.product.contracts import TrendPersonsQuery
+    from loopwise.product.facade import persons_in
+
+    def who(**request: Any) -> list[tuple[str, int]]:
+        found = persons_in(store, P, TrendPersonsQuery.model_validate(request), "UTC", now=NOW)
+        ids = {person_id_for(P, name): name for name in PLANS}
+        return [(ids[p.person_id], p.events) for p in found.persons]
+
+    pageviews = {"series": [{"event": "$pageview"}], "date_range": RANGE}
+    assert who(query=pageviews, bucket="2026-03-01T00:00:00Z") == [("alice", 2), ("bob", 1)]
+    assert who(query=pageviews) == [("alice", 3), ("bob", 1)]
+    by_plan = {"series": [{}], "date_range": RANGE, "breakdown": {"property": "plan", "limit": 1}}
+    assert who(query=by_plan, breakdown_value="$other") == [("bob", 3)]
+    assert who(query=by_plan, breakdown_value="pro", limit=1) == [("alice", 3)]
+    with pytest.raises(ValueError, match="series 3 is not in the query"):
+        TrendPersonsQuery.model_validate({"query": pageviews, "series": 3})

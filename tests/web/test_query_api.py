@@ -44,3 +44,16 @@ def test_trends_through_the_api(client: TestClient, context: AppContext) -> None
     assert refused.status_code == 422
     assert "date_range.timezone" in refused.text
     assert client.post(f"/api/projects/{project.id}/query", json=body).status_code == 401
+
+    drill = {"query": body, "limit": 2}
+    url = f"/api/projects/{project.id}/query/persons"
+    page = client.post(url, json=drill, headers=bearer(token)).json()
+    assert len(page["persons"]) == 2
+    assert page["has_more"] is True
+    exported = client.post(
+        url, json={**drill, "limit": 10}, headers={**bearer(token), "Accept": "text/csv"}
+    )
+    assert exported.headers["content-type"].startswith("text/csv")
+    lines = exported.text.strip().splitlines()
+    assert lines[0] == "person_id,distinct_id,events,last_seen"
+    assert sorted(line.split(",")[1] for line in lines[1:]) == ["u0", "u1", "u2"]

@@ -149,3 +149,35 @@ class TrendsResult(BaseModel):
     lines: list[TrendsLine]
     # The resolved query, so a client can see the defaults that were applied.
     query: dict[str, Any]
+
+
+class TrendPersonsQuery(_Strict):
+    """Who is behind a number of a trend: one series, optionally one bucket (its UTC start,
+    as in the result) and one breakdown value."""
+
+    query: TrendsQuery
+    series: Annotated[int, Field(ge=0, le=9)] = 0
+    bucket: datetime | None = None
+    breakdown_value: Annotated[str | None, Field(max_length=1000)] = None
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+
+    @model_validator(mode="after")
+    def _series_exists(self) -> TrendPersonsQuery:
+        if self.series >= len(self.query.series):
+            raise ValueError(f"series {self.series} is not in the query")
+        if self.breakdown_value is not None and self.query.breakdown is None:
+            raise ValueError("breakdown_value needs a query with a breakdown")
+        return self
+
+
+class TrendPerson(BaseModel):
+    person_id: str
+    distinct_id: str  # the one the person used last in these events
+    events: int
+    last_seen: datetime
+
+
+class TrendPersons(BaseModel):
+    persons: list[TrendPerson]
+    has_more: bool

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from loopwise.product.contracts import Query, TrendsResult
+from loopwise.product.contracts import Query, TrendPersons, TrendPersonsQuery, TrendsResult
 from loopwise.product.queries import RUNNERS
 from loopwise.product.queries.events import top_event_names
+from loopwise.product.queries.trends import trend_persons
 from loopwise.warehouse import Warehouse
 
-__all__ = ["event_names", "run_query"]
+__all__ = ["event_names", "persons_in", "run_query"]
 
 
 def run_query(
@@ -29,3 +30,15 @@ def run_query(
 def event_names(warehouse: Warehouse, project_id: int, *, limit: int = 200) -> list[str]:
     """The project's event names, most frequent first (last 90 days), for pickers."""
     return top_event_names(warehouse, project_id, limit)
+
+
+def persons_in(
+    warehouse: Warehouse,
+    project_id: int,
+    request: TrendPersonsQuery,
+    timezone: str,
+    *,
+    now: datetime | None = None,
+) -> TrendPersons:
+    """The persons behind one number of a trend (a bucket, a breakdown value), paged."""
+    return trend_persons(warehouse, project_id, request, timezone, now=now)

@@ -16,7 +16,15 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from loopwise.product.contracts import TrendsLine, TrendsQuery, TrendsResult, TrendsSeries
+from loopwise.product.contracts import (
+    TrendPerson,
+    TrendPersons,
+    TrendPersonsQuery,
+    TrendsLine,
+    TrendsQuery,
+    TrendsResult,
+    TrendsSeries,
+)
 from loopwise.product.filters import conditions, property_text
 from loopwise.product.queries.periods import buckets, local_range
 from loopwise.warehouse import Warehouse, dialect_for
@@ -203,3 +211,48 @@ class _Scope:
             for row in rows:
                 row["bv"] = None
         return rows
+
+
+def trend_persons(
+    warehouse: Warehouse,
+    project_id: int,
+    request: TrendPersonsQuery,
+    timezone: str,
+    *,
+    now: datetime | None = None,
+) -> TrendPersons:
+    """The persons counted in one number of a trend, most events first."""
+    query = request.query
+    zone = query.date_range.timezone or timezone
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    start, end = local_range(query.date_range, zone, moment.astimezone(ZoneInfo(zone)).date())
+    d = dialect_for(warehouse.dialect)
+    merged = has_person_overrides(warehouse, project_id)
+    series = query.series[request.series]
+    scope = _Scope(d, project_id, start, end, zone, query, series, merged)
+    params = dict(scope.params)
+    where = ["1 = 1"]
+    if request.bucket is not None:
+        where.append(f"{d.trunc_time(query.interval, 'timestamp', 'tz')} = {{bucket}}")
+        params["bucket"] = request.bucket.astimezone(UTC)
+    if request.breakdown_value is not None and query.breakdown is not None:
+        if request.breakdown_value == OTHER:
+            params["top"] = scope.top_values(warehouse, query.breakdown.limit) or [""]
+            where.append(f"NOT {d.in_array(scope.breakdown, 'top')}")
+        else:
+            params["bv"] = request.breakdown_value
+            where.append(f"{scope.breakdown} = {{bv}}")
+    source = d.events_with_persons(scope.where, merged=merged)
+    sql = f"""
+        SELECT person_id, argMax(distinct_id, timestamp) AS distinct_id,
+               {d.count_rows()} AS events, max(timestamp) AS last_seen
+        FROM {source} AS ev
+        WHERE {" AND ".join(where)}
+        GROUP BY person_id
+        ORDER BY events DESC, person_id
+        LIMIT {{limit}} OFFSET {{offset}}
+    """
+    params.update(limit=request.limit + 1, offset=request.offset)
+    rows = warehouse.query(sql, params, max_rows=request.limit + 1).table.to_pylist()
+    persons = [TrendPerson(**row) for row in rows[: request.limit]]
+    return TrendPersons(persons=persons, has_more=len(rows) > request.limit)

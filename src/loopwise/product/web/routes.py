@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path as FilePath
 from typing import Any
@@ -9,12 +11,18 @@ from zoneinfo import ZoneInfoNotFoundError
 
 from anyio import to_thread
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
 
 from loopwise.core.errors import InvalidInput
-from loopwise.product.contracts import Query, TrendsQuery, TrendsResult
-from loopwise.product.facade import event_names, run_query
+from loopwise.product.contracts import (
+    Query,
+    TrendPersons,
+    TrendPersonsQuery,
+    TrendsQuery,
+    TrendsResult,
+)
+from loopwise.product.facade import event_names, persons_in, run_query
 from loopwise.web.area import Area, NavItem
 from loopwise.web.deps import ProjectDep, Reader, WarehouseDep
 from loopwise.web.render import render
@@ -35,6 +43,37 @@ async def query_api(
         return await to_thread.run_sync(run)
     except ZoneInfoNotFoundError:
         raise InvalidInput("date_range.timezone", "is not an IANA time zone") from None
+
+
+@router.post("/api/projects/{project_id}/query/persons", response_model=TrendPersons)
+async def query_persons_api(
+    request: Request,
+    body: TrendPersonsQuery,
+    project: ProjectDep,
+    principal: Reader,
+    warehouse: WarehouseDep,
+) -> Response:
+    """The persons behind one number of a trend: a series, optionally a bucket and a
+    breakdown value. JSON pages (``limit``/``offset``), or CSV with ``Accept: text/csv``."""
+
+    def run() -> TrendPersons:
+        return persons_in(warehouse, project.id, body, project.timezone)
+
+    try:
+        found = await to_thread.run_sync(run)
+    except ZoneInfoNotFoundError:
+        raise InvalidInput("query.date_range.timezone", "is not an IANA time zone") from None
+    if "text/csv" in request.headers.get("accept", ""):
+        sink = io.StringIO()
+        writer = csv.writer(sink)
+        writer.writerow(["person_id", "distinct_id", "events", "last_seen"])
+        for person in found.persons:
+            writer.writerow(
+                [person.person_id, person.distinct_id, person.events, person.last_seen.isoformat()]
+            )
+        headers = {"Content-Disposition": 'attachment; filename="persons.csv"'}
+        return Response(sink.getvalue(), media_type="text/csv", headers=headers)
+    return JSONResponse(found.model_dump(mode="json"))
 
 
 MATHS = {
