@@ -52,6 +52,16 @@ def test_trend_with_breakdown_and_a_field_error(
     expect(rows.nth(0).locator("td.num")).to_have_text("2")
     expect(rows.nth(1).locator("td.num")).to_have_text("1")
 
+    rows.nth(0).get_by_role("link", name="Persons").click()
+    expect(tab.get_by_role("heading", name="Who is behind it")).to_be_visible()
+    persons = tab.locator("#trend-persons tbody tr")
+    expect(persons).to_have_count(2)
+    expect(tab.locator("#trend-persons")).to_contain_text("cook-0")
+    with tab.expect_download() as download:
+        tab.get_by_role("link", name="Download CSV").click()
+    assert download.value.suggested_filename == "persons.csv"
+    tab.go_back()
+
     tab.get_by_label("Compare with the previous period").check()
     tab.get_by_role("button", name="Show").click()
     expect(tab.locator("#trend-totals tbody tr")).to_have_count(4)

@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path as FilePath
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfoNotFoundError
 
 from anyio import to_thread
@@ -64,15 +65,7 @@ async def query_persons_api(
     except ZoneInfoNotFoundError:
         raise InvalidInput("query.date_range.timezone", "is not an IANA time zone") from None
     if "text/csv" in request.headers.get("accept", ""):
-        sink = io.StringIO()
-        writer = csv.writer(sink)
-        writer.writerow(["person_id", "distinct_id", "events", "last_seen"])
-        for person in found.persons:
-            writer.writerow(
-                [person.person_id, person.distinct_id, person.events, person.last_seen.isoformat()]
-            )
-        headers = {"Content-Disposition": 'attachment; filename="persons.csv"'}
-        return Response(sink.getvalue(), media_type="text/csv", headers=headers)
+        return _csv(found)
     return JSONResponse(found.model_dump(mode="json"))
 
 
@@ -168,8 +161,43 @@ async def trends_page(
     values = {
         "project": project, "form": form, "errors": errors, "result": result,
         "chart": _chart(result) if result else "", "maths": MATHS, "events": names,
+        "drill_query": urlencode({k: v for k, v in form.items() if v and k != "compare"}),
     }  # fmt: skip
     return render(request, "product/trends.html", values, 422 if errors else 200)
+
+
+@router.get(
+    "/projects/{project_id}/trends/persons", response_class=HTMLResponse, include_in_schema=False
+)
+async def trend_persons_page(
+    request: Request, project: ProjectDep, principal: Reader, warehouse: WarehouseDep
+) -> Response:
+    """The persons behind one line of the Trends page (same form fields, plus ``bv``)."""
+    form = {name: request.query_params.get(name, "").strip()[:200] for name in _FIELDS}
+    value = request.query_params.get("bv")
+    try:
+        query = _form_query(form)
+        drill = TrendPersonsQuery(query=query, breakdown_value=value, limit=500)
+    except ValidationError as exc:
+        raise InvalidInput("query", "; ".join(_errors(exc).values())) from None
+    found = await to_thread.run_sync(persons_in, warehouse, project.id, drill, project.timezone)
+    if request.query_params.get("format") == "csv":
+        return _csv(found)
+    values = {"project": project, "form": form, "value": value, "found": found,
+              "csv_url": str(request.url.include_query_params(format="csv"))}  # fmt: skip
+    return render(request, "product/trend_persons.html", values)
+
+
+def _csv(found: TrendPersons) -> Response:
+    sink = io.StringIO()
+    writer = csv.writer(sink)
+    writer.writerow(["person_id", "distinct_id", "events", "last_seen"])
+    for person in found.persons:
+        writer.writerow(
+            [person.person_id, person.distinct_id, person.events, person.last_seen.isoformat()]
+        )
+    headers = {"Content-Disposition": 'attachment; filename="persons.csv"'}
+    return Response(sink.getvalue(), media_type="text/csv", headers=headers)
 
 
 area = Area(
