@@ -22,6 +22,7 @@ serve: $(BIN)/.installed
 
 system-deps:
 	@bash scripts/system-deps.sh
+	@bash scripts/browser-sdks.sh
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -8,10 +8,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx2 as httpx
 import uvicorn
@@ -19,6 +19,20 @@ import uvicorn
 from loopwise.core.settings import Settings
 from loopwise.web.app import create_app
 from loopwise.web.context import AppContext, open_context
+
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T], seconds: float, every: float = 0.1) -> T:
+    """Call ``check`` until it returns something truthy or ``seconds`` pass; return its last
+    answer. For waiting on what happens in another thread or process (a server starting, the
+    flusher catching up); the caller asserts on the answer, so nothing here measures time."""
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = check()
+        if answer or time.monotonic() >= deadline:
+            return answer
+        time.sleep(every)
 
 
 def free_port() -> int:
@@ -49,11 +63,10 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.05)
+    if not eventually(lambda: server.started or not thread.is_alive(), 20, every=0.05):
+        raise RuntimeError("test server did not start")
+    if not server.started:
+        raise RuntimeError("test server stopped while starting")
     try:
         yield LiveServer(f"http://127.0.0.1:{settings.port}", context)
     finally:
@@ -73,12 +86,12 @@ def cli_json(args: list[str], env: dict[str, str]) -> dict[str, Any]:
 
 def wait_until_ready(url: str, seconds: float) -> None:
     """Poll the readiness endpoint (the server needs a moment to migrate and bind)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+
+    def ready() -> bool:
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
+            return httpx.get(url, timeout=1).status_code == 200
         except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} was not ready within {seconds} s")
+            return False
+
+    if not eventually(ready, seconds, every=0.2):
+        raise AssertionError(f"{url} was not ready within {seconds} s")

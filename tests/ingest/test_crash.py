@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +18,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from tests.servers import cli_json, free_port, wait_until_ready
+from tests.servers import cli_json, eventually, free_port, wait_until_ready
 
 SENDERS = 4
 BATCH = 50
@@ -92,9 +91,7 @@ def test_sigkill_during_ingestion_loses_no_acknowledged_event_and_stores_none_tw
         senders = [threading.Thread(target=send) for _ in range(SENDERS)]
         for thread in senders:
             thread.start()
-        deadline = time.monotonic() + 30
-        while len(acknowledged) < 3000 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        eventually(lambda: len(acknowledged) >= 3000, 30, every=0.05)
         server.send_signal(signal.SIGKILL)
         server.wait()
         stop.set()
@@ -119,12 +116,8 @@ def stored_ids(base: str, project_id: int, token: str, expected: int) -> list[st
     """Every stored event id, once the flusher has caught up (or 30 s have passed)."""
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base, headers=headers, timeout=30) as api:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            count = api.get(f"/api/projects/{project_id}/events/count").json()["count"]
-            if count >= expected:
-                break
-            time.sleep(0.2)
+        url = f"/api/projects/{project_id}/events/count"
+        eventually(lambda: api.get(url).json()["count"] >= expected, 30, every=0.2)
         ids: list[str] = []
         cursor: str | None = None
         while True:
