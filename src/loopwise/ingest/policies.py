@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from datetime import date, datetime, timedelta
 from typing import cast
 
@@ -17,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from loopwise.core import accounts
+from loopwise.core.cache import TtlCache
 from loopwise.core.db import transaction, utcnow
 from loopwise.core.errors import InvalidInput
 from loopwise.ingest.models import CookielessSalt, IngestSettings
@@ -73,24 +73,20 @@ class Policies:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
         self._lock = threading.Lock()
-        self._policies: dict[int, tuple[float, IngestPolicy]] = {}
+        self._policies: TtlCache[IngestPolicy] = TtlCache(CACHE_SECONDS)
         self._salts: dict[date, bytes] = {}
 
     def policy(self, project_id: int) -> IngestPolicy:
-        now = time.monotonic()
-        with self._lock:
-            cached = self._policies.get(project_id)
-        if cached is not None and now - cached[0] < CACHE_SECONDS:
-            return cached[1]
+        return self._policies.get_or_compute(
+            project_id, lambda: self._load(project_id), refresh=False
+        )
+
+    def _load(self, project_id: int) -> IngestPolicy:
         with self._sessions() as session:
-            policy = load_policy(session, project_id)
-        with self._lock:
-            self._policies[project_id] = (now, policy)
-        return policy
+            return load_policy(session, project_id)
 
     def forget(self, project_id: int) -> None:
-        with self._lock:
-            self._policies.pop(project_id, None)
+        self._policies.forget(project_id)
 
     def salt(self, moment: datetime) -> bytes:
         """The salt of ``moment``'s UTC day, created by the first node that needs it."""
@@ -125,28 +121,8 @@ class Policies:
                 ).scalar_one()
 
 
-class WriteKeys:
-    """Write key -> project id, cached briefly: SDKs send many small requests."""
-
-    def __init__(self, sessions: sessionmaker[Session], max_size: int = 10_000) -> None:
-        self._sessions = sessions
-        self._max_size = max_size
-        self._lock = threading.Lock()
-        self._known: dict[str, tuple[float, int | None]] = {}
-
-    def cached(self, key: str) -> tuple[bool, int | None]:
-        with self._lock:
-            hit = self._known.get(key)
-        if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
-            return True, hit[1]
-        return False, None
-
-    def lookup(self, key: str) -> int | None:
-        with self._sessions() as session:
-            project = accounts.project_by_write_key(session, key)
-        project_id = project.id if project else None
-        with self._lock:
-            if len(self._known) >= self._max_size:
-                self._known.clear()
-            self._known[key] = (time.monotonic(), project_id)
-        return project_id
+def project_for_key(sessions: sessionmaker[Session], key: str) -> int | None:
+    """The id of the project a write key belongs to, or None."""
+    with sessions() as session:
+        project = accounts.project_by_write_key(session, key)
+    return project.id if project else None

@@ -25,9 +25,10 @@ from datetime import datetime
 import pyarrow as pa
 from sqlalchemy.orm import Session, sessionmaker
 
+from loopwise.core.cache import TtlCache
 from loopwise.core.db import make_engine, session_factory
 from loopwise.ingest.pipeline import IngestPolicy
-from loopwise.ingest.policies import Policies, WriteKeys
+from loopwise.ingest.policies import CACHE_SECONDS, Policies, project_for_key
 from loopwise.ingest.prepare import Prepared, RequestInfo, prepare_body
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,13 @@ class LocalResolver:
     """Write keys and privacy settings from the app database, cached briefly."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.keys = WriteKeys(sessions)
+        self._sessions = sessions
+        self._keys: TtlCache[int | None] = TtlCache(CACHE_SECONDS, max_entries=10_000)
         self.policies = Policies(sessions)
 
     def project_for_key(self, key: str) -> int | None:
-        known, project_id = self.keys.cached(key)
-        return project_id if known else self.keys.lookup(key)
+        lookup = lambda: project_for_key(self._sessions, key)  # noqa: E731
+        return self._keys.get_or_compute(key, lookup, refresh=False)
 
     def policy(self, project_id: int) -> IngestPolicy:
         return self.policies.policy(project_id)

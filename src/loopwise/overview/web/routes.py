@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import AfterValidator
 
 from loopwise.core.accounts import ProjectInfo
-from loopwise.overview.cache import TtlCache
+from loopwise.core.cache import TtlCache
 from loopwise.overview.contracts import Overview
 from loopwise.overview.facade import PERIODS, project_overview
 from loopwise.warehouse import Warehouse, WarehouseError

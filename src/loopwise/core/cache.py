@@ -1,7 +1,9 @@
-"""A short-lived cache of computed overviews, so reopening a dashboard is instant.
+"""A small, thread-safe cache of computed values that expire after ``ttl`` seconds.
 
-Numbers are at most ``ttl`` old; the page says when they were computed and offers a refresh,
-as analytics tools do. One cache per running app, held on ``app.state`` (no module globals).
+Used for dashboard numbers (reopening a dashboard is instant; the page says when they were
+computed and offers a refresh) and for settings read on every capture request (write keys,
+privacy policies), where a change reaches every node within the ttl. One cache per running
+app or service, never a module global.
 """
 
 from __future__ import annotations
@@ -33,3 +35,8 @@ class TtlCache(Generic[T]):
                 self._entries.clear()
             self._entries[key] = (time.monotonic(), value)
         return value
+
+    def forget(self, key: Hashable) -> None:
+        """Drop one entry, so the next read computes it afresh."""
+        with self._lock:
+            self._entries.pop(key, None)
