@@ -44,3 +44,13 @@ def buckets(start: datetime, end: datetime, interval: Interval, timezone: str) -
             local += timedelta(days=7)
         else:
             local = (local.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def query_window(
+    date_range: DateRange, project_timezone: str, now: datetime | None
+) -> tuple[str, datetime, datetime]:
+    """The time zone a query is cut in (its own, else the project's) and its [start, end)."""
+    zone = date_range.timezone or project_timezone
+    moment = (now or datetime.now(UTC)).astimezone(ZoneInfo(zone))
+    start, end = local_range(date_range, zone, moment.date())
+    return zone, start, end

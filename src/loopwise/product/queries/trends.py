@@ -14,7 +14,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from loopwise.product.contracts import (
     TrendPerson,
@@ -26,7 +25,7 @@ from loopwise.product.contracts import (
     TrendsSeries,
 )
 from loopwise.product.filters import conditions, property_text
-from loopwise.product.queries.periods import buckets, local_range
+from loopwise.product.queries.periods import buckets, query_window
 from loopwise.warehouse import Warehouse, dialect_for
 from loopwise.warehouse.dialect import Dialect, has_person_overrides
 
@@ -42,9 +41,7 @@ def run_trends(
     *,
     now: datetime | None = None,
 ) -> TrendsResult:
-    zone = query.date_range.timezone or timezone
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
-    start, end = local_range(query.date_range, zone, moment.astimezone(ZoneInfo(zone)).date())
+    zone, start, end = query_window(query.date_range, timezone, now)
     period = _Period(start, end, buckets(start, end, query.interval, zone), zone)
     context = _Context(
         warehouse, dialect_for(warehouse.dialect), project_id, query,
@@ -223,9 +220,7 @@ def trend_persons(
 ) -> TrendPersons:
     """The persons counted in one number of a trend, most events first."""
     query = request.query
-    zone = query.date_range.timezone or timezone
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
-    start, end = local_range(query.date_range, zone, moment.astimezone(ZoneInfo(zone)).date())
+    zone, start, end = query_window(query.date_range, timezone, now)
     d = dialect_for(warehouse.dialect)
     merged = has_person_overrides(warehouse, project_id)
     series = query.series[request.series]
