@@ -16,12 +16,15 @@ from pathlib import Path
 
 import hypothesis
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from loopwise.core.settings import Settings, load_settings
 from loopwise.warehouse import Warehouse, open_warehouse
 from loopwise.warehouse.chdb_store import open_chdb
+from loopwise.web.app import create_app
+from loopwise.web.context import AppContext, open_context
 
 PG_URL = os.environ.get(
     "LOOPWISE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/loopwise_test"
@@ -112,3 +115,17 @@ def warehouse(
     store.migrate()
     yield store
     store.close()
+
+
+@pytest.fixture
+def context(settings: Settings) -> Iterator[AppContext]:
+    """The stores of one instance, for tests that drive it through ``client``."""
+    ctx = open_context(settings)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def client(settings: Settings, context: AppContext) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, context), base_url="http://127.0.0.1") as test_client:
+        yield test_client

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -18,9 +17,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loopwise.core.settings import Settings
-from loopwise.web.app import create_app
-from loopwise.web.context import AppContext, open_context
+from loopwise.web.context import AppContext
 from tests.factories import create_project, flushed
 
 POSTHOG_PATHS = ("/batch/", "/capture/", "/e/", "/i/v0/e/")
@@ -72,10 +69,8 @@ any_event = st.one_of(
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[tuple[TestClient, AppContext, str]]:
-    context = open_context(settings)
-    with TestClient(create_app(settings, context), base_url="http://127.0.0.1") as client:
-        yield client, context, create_project(context).write_key
+def app(client: TestClient, context: AppContext) -> tuple[TestClient, AppContext, str]:
+    return client, context, create_project(context).write_key
 
 
 def is_uuid(value: Any) -> bool:

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
 from loopwise.core.roles import Role
-from loopwise.core.settings import Settings
-from loopwise.web.app import create_app
-from loopwise.web.context import AppContext, open_context
+from loopwise.web.context import AppContext
 from tests.factories import bearer, create_project, create_token, create_user, flushed, sign_in
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[tuple[TestClient, AppContext]]:
-    context = open_context(settings)
-    with TestClient(create_app(settings, context), base_url="http://127.0.0.1") as client:
-        yield client, context
+def app(client: TestClient, context: AppContext) -> tuple[TestClient, AppContext]:
+    return client, context
 
 
 def test_page_shows_accepted_dropped_and_rejected_events(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from loopwise.core.settings import Settings
 from loopwise.ingest.contracts import CaptureEvent
 from loopwise.ingest.models import IngestCount
 from loopwise.ingest.pipeline import Draft, DropReason, IngestPolicy, StepContext, run_pipeline
@@ -22,8 +20,7 @@ from loopwise.ingest.privacy import (
     scrub_text,
     truncate_ip,
 )
-from loopwise.web.app import create_app
-from loopwise.web.context import AppContext, open_context
+from loopwise.web.context import AppContext
 from tests.factories import create_project, flushed
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -207,10 +204,8 @@ def test_the_deny_list_removes_properties_everywhere() -> None:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[tuple[TestClient, AppContext]]:
-    context = open_context(settings)
-    with TestClient(create_app(settings, context), base_url="http://127.0.0.1") as client:
-        yield client, context
+def app(client: TestClient, context: AppContext) -> tuple[TestClient, AppContext]:
+    return client, context
 
 
 def test_a_project_requiring_consent_stores_only_consented_events_and_counts_drops(

@@ -5,27 +5,22 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
 
-from loopwise.core.settings import Settings
-from loopwise.web.app import create_app
-from loopwise.web.context import AppContext, open_context
+from loopwise.web.context import AppContext
 from tests.factories import create_project, flushed
 
 App = tuple[TestClient, AppContext, int, str]
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[App]:
-    context = open_context(settings)
-    with TestClient(create_app(settings, context), base_url="http://127.0.0.1") as client:
-        project = create_project(context)
-        yield client, context, project.id, project.write_key
+def app(client: TestClient, context: AppContext) -> App:
+    project = create_project(context)
+    return client, context, project.id, project.write_key
 
 
 def rows(context: AppContext, project_id: int) -> list[dict]:
