@@ -11,7 +11,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 Interval = Literal["hour", "day", "week", "month"]
 Operator = Literal[
@@ -127,9 +127,95 @@ class TrendsQuery(_Strict):
         return self
 
 
-# Every kind of question; the API takes any of them. New kinds join as a union
-# discriminated by ``kind``.
-Query = TrendsQuery
+WindowUnit = Literal["second", "minute", "hour", "day", "week"]
+_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+MAX_WINDOW_SECONDS = 366 * 86400
+
+
+class ConversionWindow(_Strict):
+    """How long after a person's first step the later steps may happen (inclusive)."""
+
+    value: Annotated[int, Field(ge=1)] = 14
+    unit: WindowUnit = "day"
+
+    @model_validator(mode="after")
+    def _not_too_long(self) -> ConversionWindow:
+        if self.seconds > MAX_WINDOW_SECONDS:
+            raise ValueError("a conversion window may be at most 366 days")
+        return self
+
+    @property
+    def seconds(self) -> int:
+        return self.value * _UNIT_SECONDS[self.unit]
+
+
+class FunnelStep(_Strict):
+    """An event, optionally narrowed by property filters."""
+
+    event: Annotated[str, Field(min_length=1, max_length=200)]
+    filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
+    label: Annotated[str | None, Field(max_length=200)] = None
+
+
+class FunnelExclusion(_Strict):
+    """Persons who do this event after step ``from_step`` and before step ``to_step`` of an
+    attempt (inside its conversion window) are removed from the whole funnel."""
+
+    event: Annotated[str, Field(min_length=1, max_length=200)]
+    filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
+    from_step: Annotated[int, Field(ge=0, le=9)] = 0
+    to_step: Annotated[int, Field(ge=1, le=9)] = 1
+
+
+class FunnelBreakdown(_Strict):
+    """Split the funnel by an event property, one value per person: the first non-empty
+    value along their steps (``first_touch``), the last (``last_touch``) or the value on
+    one ``step``. The ``limit`` values with most persons at the first step are shown; the
+    rest are grouped as ``$other``; persons without a value count under ``''``."""
+
+    property: Annotated[str, Field(min_length=1, max_length=200)]
+    limit: Annotated[int, Field(ge=1, le=50)] = 10
+    attribution: Literal["first_touch", "last_touch", "step"] = "first_touch"
+    step: Annotated[int | None, Field(ge=0, le=9)] = None
+
+    @model_validator(mode="after")
+    def _step_for_step_attribution(self) -> FunnelBreakdown:
+        if (self.attribution == "step") != (self.step is not None):
+            raise ValueError("step attribution needs step, and only it takes one")
+        return self
+
+
+class FunnelQuery(_Strict):
+    """Of the persons who did the first step inside the date range, how many went on to
+    each later step within the conversion window. See docs/metrics/product.md."""
+
+    kind: Literal["funnels"] = "funnels"
+    steps: Annotated[list[FunnelStep], Field(min_length=2, max_length=10)]
+    date_range: DateRange = DateRange()
+    order: Literal["ordered", "strict", "any"] = "ordered"
+    window: ConversionWindow = ConversionWindow()
+    exclusions: Annotated[list[FunnelExclusion], Field(max_length=5)] = []
+    filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
+    breakdown: FunnelBreakdown | None = None
+
+    @model_validator(mode="after")
+    def _steps_fit(self) -> FunnelQuery:
+        last = len(self.steps) - 1
+        for number, item in enumerate(self.exclusions):
+            if not item.from_step < item.to_step <= last:
+                raise ValueError(
+                    f"exclusion {number}: from_step must come before to_step, "
+                    f"and to_step be at most {last}"
+                )
+        if self.exclusions and self.order == "any":
+            raise ValueError("exclusions apply to ordered and strict funnels only")
+        if self.breakdown and self.breakdown.step is not None and self.breakdown.step > last:
+            raise ValueError(f"breakdown.step must be at most {last}")
+        return self
+
+
+# Every kind of question; the API takes any of them, told apart by ``kind``.
+Query = Annotated[TrendsQuery | FunnelQuery, Field(discriminator="kind")]
 
 
 class TrendsLine(BaseModel):
@@ -181,3 +267,90 @@ class TrendPerson(BaseModel):
 class TrendPersons(BaseModel):
     persons: list[TrendPerson]
     has_more: bool
+
+
+class FunnelStepResult(BaseModel):
+    step: int
+    label: str
+    count: int
+    # Of the persons at the previous (the first) step, the share who reached this one.
+    conversion_from_previous: float
+    conversion_from_first: float
+    # Persons who reached the previous step but not this one (0 at the first step).
+    dropped: int
+    # Time from the previous step, over the persons who reached this one (None at step 0).
+    average_seconds: float | None
+    median_seconds: float | None
+
+
+class HistogramBin(BaseModel):
+    start_seconds: float
+    end_seconds: float
+    persons: int
+
+
+class FunnelGroup(BaseModel):
+    breakdown_value: str | None
+    steps: list[FunnelStepResult]
+    # Time from the first to the last step, for the persons who completed the funnel.
+    histogram: list[HistogramBin]
+
+
+class FunnelResult(BaseModel):
+    kind: Literal["funnels"] = "funnels"
+    timezone: str
+    window_seconds: int
+    total: FunnelGroup
+    breakdown: list[FunnelGroup]
+    query: dict[str, Any]
+
+
+class FunnelPersonsQuery(_Strict):
+    """Who is behind one bar of a funnel: the persons who reached ``step``, or with
+    ``dropped`` those who reached the step before it and went no further."""
+
+    query: FunnelQuery
+    step: Annotated[int, Field(ge=0, le=9)] = 0
+    dropped: bool = False
+    breakdown_value: Annotated[str | None, Field(max_length=1000)] = None
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+
+    @model_validator(mode="after")
+    def _step_exists(self) -> FunnelPersonsQuery:
+        if self.step >= len(self.query.steps):
+            raise ValueError(f"step {self.step} is not in the funnel")
+        if self.dropped and self.step == 0:
+            raise ValueError("nobody drops off before the first step: pick step 1 or later")
+        if self.breakdown_value is not None and self.query.breakdown is None:
+            raise ValueError("breakdown_value needs a query with a breakdown")
+        return self
+
+
+class FunnelPerson(BaseModel):
+    person_id: str
+    distinct_id: str
+    # How many steps the person's furthest attempt reached (1 = the first step only).
+    steps_reached: int
+    entered_at: datetime
+
+
+class FunnelPersons(BaseModel):
+    persons: list[FunnelPerson]
+    has_more: bool
+
+
+Result = Annotated[TrendsResult | FunnelResult, Field(discriminator="kind")]
+
+
+def _kind_of_inner_query(value: Any) -> str:
+    inner = value.get("query") if isinstance(value, dict) else getattr(value, "query", None)
+    kind = inner.get("kind") if isinstance(inner, dict) else getattr(inner, "kind", None)
+    return kind if kind in ("trends", "funnels") else "trends"
+
+
+# A drill-down request, told apart by the kind of the query it drills into.
+PersonsQuery = Annotated[
+    Annotated[TrendPersonsQuery, Tag("trends")] | Annotated[FunnelPersonsQuery, Tag("funnels")],
+    Discriminator(_kind_of_inner_query),
+]

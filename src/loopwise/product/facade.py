@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from loopwise.product.contracts import Query, TrendPersons, TrendPersonsQuery, TrendsResult
+from loopwise.product.contracts import (
+    FunnelPersons,
+    FunnelPersonsQuery,
+    Query,
+    Result,
+    TrendPersons,
+    TrendPersonsQuery,
+)
 from loopwise.product.queries import RUNNERS
 from loopwise.product.queries.events import top_event_names
+from loopwise.product.queries.funnels import funnel_persons
 from loopwise.product.queries.trends import trend_persons
 from loopwise.warehouse import Warehouse
 
@@ -20,10 +28,10 @@ def run_query(
     timezone: str,
     *,
     now: datetime | None = None,
-) -> TrendsResult:
+) -> Result:
     """Answer a query object with the runner registered for its ``kind``."""
     runner = RUNNERS[query.kind]
-    result: TrendsResult = runner(warehouse, project_id, query, timezone, now=now)
+    result: Result = runner(warehouse, project_id, query, timezone, now=now)
     return result
 
 
@@ -35,10 +43,13 @@ def event_names(warehouse: Warehouse, project_id: int, *, limit: int = 200) -> l
 def persons_in(
     warehouse: Warehouse,
     project_id: int,
-    request: TrendPersonsQuery,
+    request: TrendPersonsQuery | FunnelPersonsQuery,
     timezone: str,
     *,
     now: datetime | None = None,
-) -> TrendPersons:
-    """The persons behind one number of a trend (a bucket, a breakdown value), paged."""
+) -> TrendPersons | FunnelPersons:
+    """The persons behind one number: a trend's bucket or breakdown value, or a funnel
+    step (reached or dropped off), paged."""
+    if isinstance(request, FunnelPersonsQuery):
+        return funnel_persons(warehouse, project_id, request, timezone, now=now)
     return trend_persons(warehouse, project_id, request, timezone, now=now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from loopwise.product.queries.funnels import run_funnels
 from loopwise.product.queries.trends import run_trends
 
-RUNNERS: dict[str, Callable[..., Any]] = {"trends": run_trends}
+RUNNERS: dict[str, Callable[..., Any]] = {"trends": run_trends, "funnels": run_funnels}

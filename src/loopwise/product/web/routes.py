@@ -17,7 +17,12 @@ from pydantic import ValidationError
 
 from loopwise.core.errors import InvalidInput
 from loopwise.product.contracts import (
+    FunnelPerson,
+    FunnelPersons,
+    PersonsQuery,
     Query,
+    Result,
+    TrendPerson,
     TrendPersons,
     TrendPersonsQuery,
     TrendsQuery,
@@ -34,10 +39,10 @@ router = APIRouter(tags=["product analytics"])
 @router.post("/api/projects/{project_id}/query")
 async def query_api(
     query: Query, project: ProjectDep, principal: Reader, warehouse: WarehouseDep
-) -> TrendsResult:
-    """Answer a query object (see docs/query-api.md). Kinds so far: ``trends``."""
+) -> Result:
+    """Answer a query object (see docs/query-api.md): ``trends`` or ``funnels``."""
 
-    def run() -> TrendsResult:
+    def run() -> Result:
         return run_query(warehouse, project.id, query, project.timezone)
 
     try:
@@ -46,18 +51,21 @@ async def query_api(
         raise InvalidInput("date_range.timezone", "is not an IANA time zone") from None
 
 
-@router.post("/api/projects/{project_id}/query/persons", response_model=TrendPersons)
+@router.post(
+    "/api/projects/{project_id}/query/persons", response_model=TrendPersons | FunnelPersons
+)
 async def query_persons_api(
     request: Request,
-    body: TrendPersonsQuery,
+    body: PersonsQuery,
     project: ProjectDep,
     principal: Reader,
     warehouse: WarehouseDep,
 ) -> Response:
-    """The persons behind one number of a trend: a series, optionally a bucket and a
-    breakdown value. JSON pages (``limit``/``offset``), or CSV with ``Accept: text/csv``."""
+    """The persons behind one number: of a trend (a series, optionally a bucket and a
+    breakdown value) or of a funnel (a step reached or dropped off at). JSON pages
+    (``limit``/``offset``), or CSV with ``Accept: text/csv``."""
 
-    def run() -> TrendPersons:
+    def run() -> TrendPersons | FunnelPersons:
         return persons_in(warehouse, project.id, body, project.timezone)
 
     try:
@@ -156,7 +164,8 @@ async def trends_page(
     except ValidationError as exc:
         errors = _errors(exc)
     else:
-        result = await to_thread.run_sync(run_query, warehouse, project.id, query, project.timezone)
+        answer = await to_thread.run_sync(run_query, warehouse, project.id, query, project.timezone)
+        result = answer if isinstance(answer, TrendsResult) else None
     names = await to_thread.run_sync(event_names, warehouse, project.id)
     values = {
         "project": project, "form": form, "errors": errors, "result": result,
@@ -188,14 +197,15 @@ async def trend_persons_page(
     return render(request, "product/trend_persons.html", values)
 
 
-def _csv(found: TrendPersons) -> Response:
+def _csv(found: TrendPersons | FunnelPersons) -> Response:
     sink = io.StringIO()
     writer = csv.writer(sink)
-    writer.writerow(["person_id", "distinct_id", "events", "last_seen"])
-    for person in found.persons:
-        writer.writerow(
-            [person.person_id, person.distinct_id, person.events, person.last_seen.isoformat()]
-        )
+    person = FunnelPerson if isinstance(found, FunnelPersons) else TrendPerson
+    columns = list(person.model_fields)
+    rows = [item.model_dump(mode="json") for item in found.persons]
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row[name] for name in columns])
     headers = {"Content-Disposition": 'attachment; filename="persons.csv"'}
     return Response(sink.getvalue(), media_type="text/csv", headers=headers)
 
