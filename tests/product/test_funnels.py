@@ -247,3 +247,10 @@ def test_only_first_steps_inside_the_date_range_enter(warehouse: Warehouse) -> N
     assert counts(warehouse, date_range={"date_from": "2026-03-01", "date_to": "2026-03-12"}) == [
         1, 1, 0
     ]  # fmt: skip
+
+
+def test_time_to_convert_counts_from_the_last_first_step_before_the_second(
+    warehouse: Warehouse,
+) -> None:
+    store(warehouse, ("zed", "signup", 0), ("zed", "signup", 5), ("zed", "activate", 12))
+    assert [s.median_seconds for s in funnel(warehouse, steps=STEPS[:2]).total.steps] == [None, 420]

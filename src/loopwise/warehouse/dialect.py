@@ -221,6 +221,12 @@ class Dialect(ABC):
         """The value paired with ``expr`` in two parallel list parameters (``expr`` itself
         when it is not among the keys)."""
 
+    @abstractmethod
+    def hash64(self, expr: str) -> str:
+        """A 64-bit hash of ``expr`` (unsigned): fast to sort and compare, but each engine
+        computes its own values; use it to group or order, never to store or compare
+        across engines."""
+
     def events_with_persons(self, where: str, *, merged: bool = True) -> str:
         """A FROM source: the events matching ``where`` with ``person_id`` resolved through
         the person override map (merged persons count once). ``where`` refers to event
@@ -321,6 +327,9 @@ class DuckDBDialect(Dialect):
     def in_array(self, expr: str, array_param: str) -> str:
         return f"list_contains({{{array_param}}}, {expr})"
 
+    def hash64(self, expr: str) -> str:
+        return f"hash({expr})"
+
     def lookup(self, expr: str, keys_param: str, values_param: str) -> str:
         position = f"list_position({{{keys_param}}}, {expr})"
         return f"coalesce(list_extract({{{values_param}}}, {position}), {expr})"
@@ -392,6 +401,9 @@ class ClickHouseDialect(Dialect):
 
     def count_distinct(self, expr: str) -> str:
         return f"toInt64(uniqExact({expr}))"
+
+    def hash64(self, expr: str) -> str:
+        return f"cityHash64({expr})"
 
     def in_array(self, expr: str, array_param: str) -> str:
         return f"({expr} IN {{{array_param}}})"

@@ -1,9 +1,9 @@
 """Funnel matching over person timelines, vectorised with NumPy.
 
 A timeline is every relevant event of every person, sorted by person, then time, then the
-lowest step the event matches (so events at the same moment are taken in step order),
-then event id. Each event carries a bit mask of the steps it matches and one of the
-exclusions it matches. The SQL that builds it is written once for both engines
+lowest step the event matches (so events at the same moment are taken in step order).
+Each event carries a bit mask of the steps it matches and one of the exclusions it
+matches. The SQL that builds it is written once for both engines
 (``funnels.py``); the matching below is the same code whichever engine answered, which is
 how both give identical funnels.
 
@@ -11,8 +11,10 @@ Every first-step event inside the date range starts an *attempt*. An attempt adv
 greedily: step ``i`` is the first event after step ``i - 1``'s that matches step ``i``
 (one event fills at most one step) and lies within the conversion window of the attempt's
 first event. Taking the earliest match never shortens an attempt, so a person's furthest
-attempt is the longest chain their events allow. The counted attempt of a person is the
-earliest of their furthest ones.
+attempt is the longest chain their events allow. The counted attempt of a person, whose
+times are reported, is the first of their furthest attempts to get there; when several
+get there with the same event, the one that started last (so a run of first-step events
+counts from its last one, as in PostHog and ClickHouse's ``windowFunnel``).
 """
 
 from __future__ import annotations
@@ -64,6 +66,11 @@ def match(
     t = timeline
     entry = (t.steps & 1) != 0 if order != "any" else t.steps != 0
     entry &= (t.ts >= start_us) & (t.ts < end_us)
+    if order == "ordered" and len(entry) > 1:
+        # In a run of events that match only the first step, the last one dominates the
+        # others (same later steps, a later window): the others need no attempt.
+        pure = entry & (t.steps == 1) & (t.exclusions == 0)
+        entry[:-1] &= ~(pure[:-1] & pure[1:] & (t.person[:-1] == t.person[1:]))
     starts = np.flatnonzero(entry).astype(np.int64)
     limit = t.ts[starts] + window_us
     if order == "any":
@@ -75,8 +82,10 @@ def match(
     spoiled = _spoiled(t, positions, limit, exclusions)
     keep = ~np.isin(owner, owner[spoiled])
     owner, level, positions, starts = owner[keep], level[keep], positions[keep], starts[keep]
-    # Earliest of each person's furthest attempts.
-    ranked = np.lexsort((starts, -level, owner))
+    # Of each person's furthest attempts, the first to get there; of several that got
+    # there with the same event, the one that started last (the freshest start).
+    finished = positions[np.arange(len(level)), level - 1]
+    ranked = np.lexsort((-starts, finished, -level, owner))
     owner = owner[ranked]
     first = np.ones(len(owner), dtype=bool)
     first[1:] = owner[1:] != owner[:-1]
