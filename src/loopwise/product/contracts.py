@@ -214,8 +214,46 @@ class FunnelQuery(_Strict):
         return self
 
 
+MAX_RETENTION_PERIODS = {"hour": 72, "day": 92, "week": 53, "month": 36}
+
+
+class RetentionEvent(_Strict):
+    """An event (any event when ``event`` is None), optionally narrowed by filters."""
+
+    event: Annotated[str | None, Field(max_length=200)] = None
+    filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
+
+
+class RetentionQuery(_Strict):
+    """Of the persons who did ``start`` in a period (their cohort), how many did
+    ``returning`` 1, 2, … periods later. See docs/metrics/product.md."""
+
+    kind: Literal["retention"] = "retention"
+    start: RetentionEvent = RetentionEvent()
+    returning: RetentionEvent = RetentionEvent()
+    period: Interval = "week"
+    # How many cohorts (and columns): the last is the period holding ``date_to``.
+    periods: Annotated[int, Field(ge=1)] = 8
+    date_to: date | None = None
+    timezone: str | None = Field(default=None, max_length=64)
+    # first_time: a person's cohort is the period of their first start event ever;
+    # recurring: every period in which they did the start event.
+    cohorting: Literal["first_time", "recurring"] = "first_time"
+    # on: returned in exactly that period; on_or_after: in that period or any later one.
+    criterion: Literal["on", "on_or_after"] = "on"
+    filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
+    breakdown: Breakdown | None = None
+
+    @model_validator(mode="after")
+    def _periods_fit(self) -> RetentionQuery:
+        most = MAX_RETENTION_PERIODS[self.period]
+        if self.periods > most:
+            raise ValueError(f"{self.period}ly retention covers at most {most} periods")
+        return self
+
+
 # Every kind of question; the API takes any of them, told apart by ``kind``.
-Query = Annotated[TrendsQuery | FunnelQuery, Field(discriminator="kind")]
+Query = Annotated[TrendsQuery | FunnelQuery | RetentionQuery, Field(discriminator="kind")]
 
 
 class TrendsLine(BaseModel):
@@ -340,17 +378,76 @@ class FunnelPersons(BaseModel):
     has_more: bool
 
 
-Result = Annotated[TrendsResult | FunnelResult, Field(discriminator="kind")]
+class RetentionCohort(BaseModel):
+    start: datetime  # the UTC start of the cohort's period
+    breakdown_value: str | None
+    size: int
+    # Persons counted n periods after the cohort's (n = 0: the cohort itself); None for
+    # periods that have not begun by the end of the query.
+    values: list[int | None]
+
+
+class RetentionResult(BaseModel):
+    kind: Literal["retention"] = "retention"
+    timezone: str
+    period: Interval
+    cohorts: list[RetentionCohort]
+    # Per column, persons counted over persons in the cohorts that reached it.
+    mean: list[float | None]
+    query: dict[str, Any]
+
+
+Result = Annotated[TrendsResult | FunnelResult | RetentionResult, Field(discriminator="kind")]
+
+
+class RetentionPersonsQuery(_Strict):
+    """Who is behind one cell of a retention matrix: a cohort (its period start, as in
+    the result), and of it those counted ``period_offset`` periods later (0: the whole
+    cohort)."""
+
+    query: RetentionQuery
+    cohort: datetime
+    period_offset: Annotated[int, Field(ge=0, le=100)] = 0
+    breakdown_value: Annotated[str | None, Field(max_length=1000)] = None
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+
+    @model_validator(mode="after")
+    def _fits(self) -> RetentionPersonsQuery:
+        if self.period_offset >= self.query.periods:
+            raise ValueError(f"period_offset must be below periods ({self.query.periods})")
+        if self.breakdown_value is not None and self.query.breakdown is None:
+            raise ValueError("breakdown_value needs a query with a breakdown")
+        if self.cohort.tzinfo is None:
+            raise ValueError("cohort needs a time zone (the UTC start given in the result)")
+        return self
+
+
+class PersonRow(BaseModel):
+    person_id: str
+    distinct_id: str  # the one the person used last in the query's time span
+    last_seen: datetime | None
+
+
+class RetentionPersons(BaseModel):
+    persons: list[PersonRow]
+    has_more: bool
+
+
+_DRILLABLE = ("trends", "funnels", "retention")
 
 
 def _kind_of_inner_query(value: Any) -> str:
     inner = value.get("query") if isinstance(value, dict) else getattr(value, "query", None)
     kind = inner.get("kind") if isinstance(inner, dict) else getattr(inner, "kind", None)
-    return kind if kind in ("trends", "funnels") else "trends"
+    return kind if kind in _DRILLABLE else "trends"
 
 
 # A drill-down request, told apart by the kind of the query it drills into.
 PersonsQuery = Annotated[
-    Annotated[TrendPersonsQuery, Tag("trends")] | Annotated[FunnelPersonsQuery, Tag("funnels")],
+    Annotated[TrendPersonsQuery, Tag("trends")]
+    | Annotated[FunnelPersonsQuery, Tag("funnels")]
+    | Annotated[RetentionPersonsQuery, Tag("retention")],
     Discriminator(_kind_of_inner_query),
 ]
+PersonsPage = TrendPersons | FunnelPersons | RetentionPersons

@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from loopwise.product.contracts import (
-    FunnelPersons,
     FunnelPersonsQuery,
+    PersonsPage,
+    PersonsQuery,
     Query,
     Result,
-    TrendPersons,
-    TrendPersonsQuery,
+    RetentionPersonsQuery,
 )
 from loopwise.product.queries import RUNNERS
 from loopwise.product.queries.events import top_event_names
 from loopwise.product.queries.funnels import funnel_persons
+from loopwise.product.queries.retention import retention_persons
 from loopwise.product.queries.trends import trend_persons
 from loopwise.warehouse import Warehouse
 
@@ -43,13 +44,15 @@ def event_names(warehouse: Warehouse, project_id: int, *, limit: int = 200) -> l
 def persons_in(
     warehouse: Warehouse,
     project_id: int,
-    request: TrendPersonsQuery | FunnelPersonsQuery,
+    request: PersonsQuery,
     timezone: str,
     *,
     now: datetime | None = None,
-) -> TrendPersons | FunnelPersons:
-    """The persons behind one number: a trend's bucket or breakdown value, or a funnel
-    step (reached or dropped off), paged."""
+) -> PersonsPage:
+    """The persons behind one number: a trend's bucket or breakdown value, a funnel step
+    (reached or dropped off), or a retention cell; paged."""
     if isinstance(request, FunnelPersonsQuery):
         return funnel_persons(warehouse, project_id, request, timezone, now=now)
+    if isinstance(request, RetentionPersonsQuery):
+        return retention_persons(warehouse, project_id, request, timezone, now=now)
     return trend_persons(warehouse, project_id, request, timezone, now=now)

@@ -30,6 +30,7 @@ from loopwise.product.contracts import (
 )
 from loopwise.product.filters import conditions, property_text
 from loopwise.product.queries.periods import query_window
+from loopwise.product.queries.persons import describe_persons
 from loopwise.product.queries.sequences import Attempts, Ints, Timeline, histogram, match, summarise
 from loopwise.warehouse import Warehouse, dialect_for
 from loopwise.warehouse.dialect import Dialect, has_person_overrides
@@ -109,11 +110,12 @@ def funnel_persons(
     )
     page = rows[request.offset : request.offset + request.limit]
     ids = [known[attempts.person[row]] for row in page]
-    distinct = _distinct_ids(warehouse, project_id, outcome.loaded, ids)
+    loaded = outcome.loaded
+    distinct = describe_persons(warehouse, project_id, ids, loaded.start, loaded.end)
     persons = [
         FunnelPerson(
             person_id=person,
-            distinct_id=distinct.get(person, ""),
+            distinct_id=distinct[person].distinct_id,
             steps_reached=int(attempts.level[row]),
             entered_at=datetime.fromtimestamp(attempts.times[row, 0] / 1e6, UTC),
         )
@@ -294,23 +296,3 @@ def _group(query: FunnelQuery, value: str | None, level: Ints, times: Ints) -> F
         for a, b, n in histogram(level, times, k)
     ]
     return FunnelGroup(breakdown_value=value, steps=steps, histogram=bins)
-
-
-def _distinct_ids(
-    warehouse: Warehouse, project_id: int, loaded: _Loaded, persons: list[str]
-) -> dict[str, str]:
-    """The distinct id each person used last in the funnel's time span."""
-    if not persons:
-        return {}
-    d = dialect_for(warehouse.dialect)
-    where = "project_id = {p} AND timestamp >= {start} AND timestamp < {end}"
-    source = d.events_with_persons(where, merged=has_person_overrides(warehouse, project_id))
-    sql = f"""
-        SELECT person_id, argMax(distinct_id, timestamp) AS distinct_id
-        FROM {source} AS ev
-        WHERE {d.in_array("person_id", "persons")}
-        GROUP BY person_id
-    """
-    params = {"p": project_id, "start": loaded.start, "end": loaded.end, "persons": persons}
-    rows = warehouse.query(sql, params, max_rows=len(persons)).table.to_pylist()
-    return {row["person_id"]: row["distinct_id"] for row in rows}

@@ -13,15 +13,18 @@ from zoneinfo import ZoneInfoNotFoundError
 from anyio import to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from loopwise.core.errors import InvalidInput
 from loopwise.product.contracts import (
     FunnelPerson,
     FunnelPersons,
+    PersonRow,
+    PersonsPage,
     PersonsQuery,
     Query,
     Result,
+    RetentionPersons,
     TrendPerson,
     TrendPersons,
     TrendPersonsQuery,
@@ -51,9 +54,7 @@ async def query_api(
         raise InvalidInput("date_range.timezone", "is not an IANA time zone") from None
 
 
-@router.post(
-    "/api/projects/{project_id}/query/persons", response_model=TrendPersons | FunnelPersons
-)
+@router.post("/api/projects/{project_id}/query/persons", response_model=PersonsPage)
 async def query_persons_api(
     request: Request,
     body: PersonsQuery,
@@ -65,7 +66,7 @@ async def query_persons_api(
     breakdown value) or of a funnel (a step reached or dropped off at). JSON pages
     (``limit``/``offset``), or CSV with ``Accept: text/csv``."""
 
-    def run() -> TrendPersons | FunnelPersons:
+    def run() -> PersonsPage:
         return persons_in(warehouse, project.id, body, project.timezone)
 
     try:
@@ -197,11 +198,15 @@ async def trend_persons_page(
     return render(request, "product/trend_persons.html", values)
 
 
-def _csv(found: TrendPersons | FunnelPersons) -> Response:
+_ROWS: dict[type[BaseModel], type[BaseModel]] = {
+    TrendPersons: TrendPerson, FunnelPersons: FunnelPerson, RetentionPersons: PersonRow,
+}  # fmt: skip
+
+
+def _csv(found: PersonsPage) -> Response:
     sink = io.StringIO()
     writer = csv.writer(sink)
-    person = FunnelPerson if isinstance(found, FunnelPersons) else TrendPerson
-    columns = list(person.model_fields)
+    columns = list(_ROWS[type(found)].model_fields)
     rows = [item.model_dump(mode="json") for item in found.persons]
     writer.writerow(columns)
     for row in rows:

@@ -1,0 +1,284 @@
+"""Retention: persons grouped into cohorts by the period they did the start event, and
+how many of each cohort did the return event 1, 2, … periods later (definitions in
+docs/metrics/product.md).
+
+Three queries, written once for both engines, over two sets: the cohort memberships
+(person, cohort period, breakdown value) and the periods each person returned in. The
+engine counts; the matrix is laid out here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from loopwise.product.contracts import (
+    RetentionCohort,
+    RetentionPersons,
+    RetentionPersonsQuery,
+    RetentionQuery,
+    RetentionResult,
+)
+from loopwise.product.filters import conditions, property_text
+from loopwise.product.queries.periods import buckets
+from loopwise.product.queries.persons import describe_persons
+from loopwise.warehouse import Warehouse, dialect_for
+from loopwise.warehouse.dialect import Dialect, has_person_overrides
+
+OTHER = "$other"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The SQL of one retention query and the periods it covers."""
+
+    zone: str
+    slots: list[datetime]
+    cohorts: str  # person_id, cohort, bv
+    returns: str  # person_id, period
+    params: dict[str, Any]
+
+
+def run_retention(
+    warehouse: Warehouse,
+    project_id: int,
+    query: RetentionQuery,
+    timezone: str,
+    *,
+    now: datetime | None = None,
+) -> RetentionResult:
+    plan = _plan(warehouse, project_id, query, timezone, now)
+    index = {slot: i for i, slot in enumerate(plan.slots)}
+    sizes: dict[tuple[int, str], int] = defaultdict(int)
+    if query.breakdown is None:  # a row for every period, empty or not
+        sizes.update({(number, ""): 0 for number in range(len(plan.slots))})
+    sql = f"SELECT cohort, bv, count(*) AS n FROM ({plan.cohorts}) AS s GROUP BY cohort, bv"
+    for row in warehouse.query(sql, plan.params).table.to_pylist():
+        sizes[(index[row["cohort"].astimezone(UTC)], row["bv"])] += int(row["n"])
+    # counts[(cohort, bv)][period]: returned in that period ("on") or last returned then.
+    counts: dict[tuple[int, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for row in warehouse.query(_returned_sql(plan, query), plan.params).table.to_pylist():
+        key = (index[row["cohort"].astimezone(UTC)], row["bv"])
+        counts[key][index[row["period"].astimezone(UTC)]] += int(row["n"])
+    sizes, counts = _top_values(query, sizes, counts)
+    width = len(plan.slots)
+    cohorts = []
+    for (number, value), size in sorted(sizes.items(), key=lambda item: (item[0][0], item[0][1])):
+        if query.breakdown is not None and not size:
+            continue
+        cells: list[int | None] = []
+        for offset in range(width):
+            if number + offset >= width:
+                cells.append(None)
+            elif offset == 0:
+                cells.append(size)
+            elif query.criterion == "on":
+                cells.append(counts[(number, value)].get(number + offset, 0))
+            else:
+                found = counts[(number, value)]
+                cells.append(sum(n for last, n in found.items() if last >= number + offset))
+        cohorts.append(
+            RetentionCohort(
+                start=plan.slots[number],
+                breakdown_value=value if query.breakdown is not None else None,
+                size=size,
+                values=cells,
+            )
+        )
+    return RetentionResult(
+        timezone=plan.zone,
+        period=query.period,
+        cohorts=cohorts,
+        mean=_mean(cohorts, width),
+        query=query.model_dump(mode="json"),
+    )
+
+
+def retention_persons(
+    warehouse: Warehouse,
+    project_id: int,
+    request: RetentionPersonsQuery,
+    timezone: str,
+    *,
+    now: datetime | None = None,
+) -> RetentionPersons:
+    """The persons of one cell: a cohort, and those of it counted ``offset`` periods on."""
+    query = request.query
+    plan = _plan(warehouse, project_id, query, timezone, now)
+    params = {**plan.params, "cohort": request.cohort.astimezone(UTC)}
+    where = ["s.cohort = {cohort}"]
+    if request.breakdown_value is not None:
+        params["bv"] = request.breakdown_value
+        where.append("s.bv = {bv}")
+    if request.period_offset == 0:
+        sql = f"SELECT DISTINCT s.person_id FROM ({plan.cohorts}) AS s WHERE {' AND '.join(where)}"
+    else:
+        slot = plan.slots.index(params["cohort"]) if params["cohort"] in plan.slots else -1
+        if slot < 0 or slot + request.period_offset >= len(plan.slots):
+            return RetentionPersons(persons=[], has_more=False)
+        params["period"] = plan.slots[slot + request.period_offset]
+        compare = "=" if query.criterion == "on" else ">="
+        sql = f"""
+            SELECT DISTINCT s.person_id FROM ({plan.cohorts}) AS s
+            JOIN ({plan.returns}) AS r ON r.person_id = s.person_id
+            WHERE {" AND ".join(where)} AND r.period {compare} {{period}}
+        """
+    sql = (
+        f"SELECT person_id FROM ({sql}) AS found ORDER BY person_id LIMIT {{limit}} OFFSET {{skip}}"
+    )
+    params.update(limit=request.limit + 1, skip=request.offset)
+    ids = warehouse.query(sql, params, max_rows=request.limit + 1).table.column("person_id")
+    found = [str(i) for i in ids.to_pylist()]
+    page = found[: request.limit]
+    described = describe_persons(
+        warehouse, project_id, page, plan.params["start"], plan.params["end"]
+    )
+    return RetentionPersons(persons=[described[i] for i in page], has_more=len(found) > len(page))
+
+
+def _plan(
+    warehouse: Warehouse,
+    project_id: int,
+    query: RetentionQuery,
+    timezone: str,
+    now: datetime | None,
+) -> _Plan:
+    zone = query.timezone or timezone
+    start, end = _window(query, zone, now or datetime.now(UTC))
+    slots = buckets(start, end, query.period, zone)
+    d = dialect_for(warehouse.dialect)
+    params: dict[str, Any] = {"p": project_id, "start": start, "end": end, "tz": zone}
+    merged = has_person_overrides(warehouse, project_id)
+    trunc = d.trunc_time(query.period, "timestamp", "tz")
+    value = "''"
+    if query.breakdown is not None:
+        value = property_text(d, query.breakdown.property, params, "bk")
+    began = _where(d, query, query.start, params, "st")
+    if query.cohorting == "recurring":
+        source = d.events_with_persons(f"{began} AND timestamp >= {{start}}", merged=merged)
+        cohorts = f"""
+            SELECT person_id, {trunc} AS cohort, argMin({value}, timestamp) AS bv
+            FROM {source} AS ev GROUP BY person_id, cohort
+        """
+    else:  # the first start event ever decides the cohort
+        source = d.events_with_persons(began, merged=merged)
+        first = d.trunc_time(query.period, "first_seen", "tz")
+        cohorts = f"""
+            SELECT person_id, {first} AS cohort, bv FROM (
+                SELECT person_id, min(timestamp) AS first_seen,
+                       argMin({value}, timestamp) AS bv
+                FROM {source} AS ev GROUP BY person_id
+            ) AS firsts WHERE first_seen >= {{start}}
+        """
+    came_back = _where(d, query, query.returning, params, "rt")
+    source = d.events_with_persons(f"{came_back} AND timestamp >= {{start}}", merged=merged)
+    returns = f"SELECT DISTINCT person_id, {trunc} AS period FROM {source} AS ev"
+    return _Plan(zone, slots, cohorts, returns, params)
+
+
+def _where(
+    d: Dialect,
+    query: RetentionQuery,
+    chosen: Any,
+    params: dict[str, Any],
+    name: str,
+) -> str:
+    where = ["project_id = {p}", "timestamp < {end}"]
+    if chosen.event is not None:
+        params[name] = chosen.event
+        where.append(f"event = {{{name}}}")
+    where += conditions(d, chosen.filters, params, f"{name}f")
+    where += conditions(d, query.filters, params, f"{name}q")
+    return " AND ".join(where)
+
+
+def _returned_sql(plan: _Plan, query: RetentionQuery) -> str:
+    joined = f"""
+        FROM ({plan.cohorts}) AS s JOIN ({plan.returns}) AS r ON r.person_id = s.person_id
+        WHERE r.period > s.cohort
+    """
+    if query.criterion == "on":
+        return f"""
+            SELECT s.cohort AS cohort, s.bv AS bv, r.period AS period, count(*) AS n
+            {joined}
+            GROUP BY s.cohort, s.bv, r.period
+        """
+    return f"""
+        SELECT cohort, bv, period, count(*) AS n FROM (
+            SELECT s.person_id AS person_id, s.cohort AS cohort, s.bv AS bv,
+                   max(r.period) AS period
+            {joined}
+            GROUP BY s.person_id, s.cohort, s.bv
+        ) AS last_returns GROUP BY cohort, bv, period
+    """
+
+
+def _window(query: RetentionQuery, zone: str, now: datetime) -> tuple[datetime, datetime]:
+    """[start, end) in UTC: ``periods`` whole local periods, the last holding ``date_to``."""
+    tz = ZoneInfo(zone)
+    if query.period == "hour":
+        if query.date_to is None:
+            local = now.astimezone(tz)
+            end = (
+                local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+            ).astimezone(UTC)
+        else:
+            end = _midnight(query.date_to + timedelta(days=1), tz)
+        return end - timedelta(hours=query.periods), end
+    last = query.date_to or now.astimezone(tz).date()
+    if query.period == "day":
+        return _midnight(last - timedelta(days=query.periods - 1), tz), _midnight(
+            last + timedelta(days=1), tz
+        )
+    if query.period == "week":
+        monday = last - timedelta(days=last.weekday())
+        return (
+            _midnight(monday - timedelta(weeks=query.periods - 1), tz),
+            _midnight(monday + timedelta(weeks=1), tz),
+        )
+    first = last.replace(day=1)
+    months = first.year * 12 + first.month - 1 - (query.periods - 1)
+    after = first.year * 12 + first.month
+    return (
+        _midnight(date(months // 12, months % 12 + 1, 1), tz),
+        _midnight(date(after // 12, after % 12 + 1, 1), tz),
+    )
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tz).astimezone(UTC)
+
+
+def _top_values(
+    query: RetentionQuery,
+    sizes: dict[tuple[int, str], int],
+    counts: dict[tuple[int, str], dict[int, int]],
+) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], dict[int, int]]]:
+    """Keep the ``limit`` values with the largest cohorts; add the rest up as ``$other``."""
+    if query.breakdown is None:
+        return sizes, counts
+    totals: dict[str, int] = defaultdict(int)
+    for (_, value), size in sizes.items():
+        totals[value] += size
+    kept = set(sorted(totals, key=lambda v: (-totals[v], v))[: query.breakdown.limit])
+    merged_sizes: dict[tuple[int, str], int] = defaultdict(int)
+    merged_counts: dict[tuple[int, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for (number, value), size in sizes.items():
+        merged_sizes[(number, value if value in kept else OTHER)] += size
+    for (number, value), found in counts.items():
+        target = merged_counts[(number, value if value in kept else OTHER)]
+        for period, n in found.items():
+            target[period] += n
+    return merged_sizes, merged_counts
+
+
+def _mean(cohorts: list[RetentionCohort], width: int) -> list[float | None]:
+    found: list[float | None] = []
+    for offset in range(width):
+        counted = [c for c in cohorts if c.size and c.values[offset] is not None]
+        persons = sum(c.size for c in counted)
+        found.append(sum(c.values[offset] or 0 for c in counted) / persons if persons else None)
+    return found
