@@ -46,7 +46,7 @@ def test_trend_with_breakdown_and_a_field_error(
     tab.get_by_label("Break down by property").fill("plan")
     tab.get_by_role("button", name="Show").click()
     expect(tab.locator(".chart svg")).to_be_visible()
-    rows = tab.locator("#trend-totals tbody tr")
+    rows = tab.locator("#trend-totals-wrap tbody tr")
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("pro")
     expect(rows.nth(0).locator("td.num")).to_have_text("2")
@@ -64,8 +64,8 @@ def test_trend_with_breakdown_and_a_field_error(
 
     tab.get_by_label("Compare with the previous period").check()
     tab.get_by_role("button", name="Show").click()
-    expect(tab.locator("#trend-totals tbody tr")).to_have_count(4)
-    expect(tab.locator("#trend-totals")).to_contain_text("previous period")
+    expect(tab.locator("#trend-totals-wrap tbody tr")).to_have_count(4)
+    expect(tab.locator("#trend-totals-wrap")).to_contain_text("previous period")
 
     tab.get_by_label("Measure").select_option("sum")
     tab.get_by_role("button", name="Show").click()

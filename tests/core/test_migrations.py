@@ -9,6 +9,7 @@ from sqlalchemy import inspect
 from loopwise.core import models  # noqa: F401
 from loopwise.core.db import Base, make_engine, migrate
 from loopwise.ingest import models as ingest_models  # noqa: F401
+from loopwise.product import models as product_models  # noqa: F401
 
 
 def test_migrations_create_every_table_and_match_the_models(database_url: str) -> None:

@@ -33,6 +33,11 @@ ACTIONS = (
     "project.created",
     "project.updated",
     "ingest.settings_changed",
+    "insight.created",
+    "insight.deleted",
+    "dashboard.created",
+    "dashboard.changed",
+    "dashboard.deleted",
     "data.exported",
     "data.deleted",
 )

@@ -159,6 +159,7 @@ KeyManager = Annotated[Principal, Depends(Allowed(Permission.MANAGE_API_KEYS))]
 Admin = Annotated[Principal, Depends(Allowed(Permission.MANAGE_MEMBERS))]
 Auditor = Annotated[Principal, Depends(Allowed(Permission.VIEW_AUDIT))]
 TokenMaker = Annotated[Principal, Depends(Allowed(Permission.CREATE_TOKEN))]
+Analyst = Annotated[Principal, Depends(Allowed(Permission.EDIT_ANALYSES))]
 
 
 def get_person(principal: PrincipalDep) -> Principal:

@@ -1,0 +1,95 @@
+"""The analysis pages' GET forms, turned into query objects (and errors into fields)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.datastructures import QueryParams
+
+from loopwise.product.contracts import FunnelQuery, RetentionQuery, TrendsQuery
+
+TREND_FIELDS = ("event", "math", "math_property", "interval", "days", "breakdown", "compare")
+FUNNEL_FIELDS = ("days", "window", "window_unit", "order", "breakdown", "attribution", "exclude")
+RETENTION_FIELDS = (
+    "start", "returning", "period", "periods", "cohorting", "criterion", "breakdown",
+)  # fmt: skip
+MAX_STEPS = 10
+
+
+def read(params: QueryParams, fields: tuple[str, ...]) -> dict[str, str]:
+    return {name: params.get(name, "").strip()[:200] for name in fields}
+
+
+def trends_query(form: dict[str, str]) -> TrendsQuery:
+    series: dict[str, Any] = {"math": form.get("math") or "total"}
+    if form.get("event"):
+        series["event"] = form["event"]
+    if form.get("math_property"):
+        series["math_property"] = form["math_property"]
+    query: dict[str, Any] = {
+        "series": [series],
+        "interval": form.get("interval") or "day",
+        "date_range": {"last_days": form.get("days") or 30},
+    }
+    if form.get("breakdown"):
+        query["breakdown"] = {"property": form["breakdown"], "limit": 8}
+    query["compare"] = form.get("compare") == "on"
+    return TrendsQuery.model_validate(query)
+
+
+def funnel_steps(params: QueryParams) -> list[str]:
+    return [s.strip()[:200] for s in params.getlist("step")[:MAX_STEPS] if s.strip()]
+
+
+def funnel_query(form: dict[str, str], steps: list[str]) -> FunnelQuery:
+    query: dict[str, Any] = {
+        "steps": [{"event": name} for name in steps],
+        "date_range": {"last_days": form.get("days") or 30},
+        "window": {"value": form.get("window") or 14, "unit": form.get("window_unit") or "day"},
+        "order": form.get("order") or "ordered",
+    }
+    if form.get("breakdown"):
+        breakdown: dict[str, Any] = {"property": form["breakdown"], "limit": 8}
+        attribution = form.get("attribution") or "first_touch"
+        number = attribution.removeprefix("step")
+        if attribution.startswith("step") and number.isdigit() and len(number) < 3:
+            breakdown.update(attribution="step", step=int(number))
+        else:
+            breakdown["attribution"] = attribution
+        query["breakdown"] = breakdown
+    if form.get("exclude") and len(steps) >= 2:
+        query["exclusions"] = [
+            {"event": form["exclude"], "from_step": 0, "to_step": len(steps) - 1}
+        ]
+    return FunnelQuery.model_validate(query)
+
+
+def retention_query(form: dict[str, str]) -> RetentionQuery:
+    query: dict[str, Any] = {
+        "start": {"event": form.get("start") or None},
+        "returning": {"event": form.get("returning") or None},
+        "period": form.get("period") or "week",
+        "periods": form.get("periods") or 8,
+        "cohorting": form.get("cohorting") or "first_time",
+        "criterion": form.get("criterion") or "on",
+    }
+    if form.get("breakdown"):
+        query["breakdown"] = {"property": form["breakdown"], "limit": 8}
+    return RetentionQuery.model_validate(query)
+
+
+# Where a validation error is shown when its location names no form field.
+_FALLBACK = {"date_range": "days", "last_days": "days", "value": "window", "unit": "window"}
+
+
+def errors(exc: ValidationError, fields: tuple[str, ...], default: str) -> dict[str, str]:
+    """Validation errors keyed by the form field they belong to."""
+    found: dict[str, str] = {}
+    for error in exc.errors():
+        where = [str(part) for part in error["loc"]]
+        field = next((f for f in reversed(where) if f in fields), None)
+        if field is None:
+            field = next((_FALLBACK[w] for w in where if w in _FALLBACK), default)
+        found.setdefault(field, str(error["msg"]).removeprefix("Value error, "))
+    return found

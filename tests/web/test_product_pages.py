@@ -1,0 +1,158 @@
+"""Funnels, retention, saved insights and dashboards through the API and the pages."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from fastapi.testclient import TestClient
+
+from loopwise.core.roles import Role
+from loopwise.ingest.contracts import CaptureEvent
+from loopwise.ingest.facade import capture
+from loopwise.web.context import AppContext
+from tests.factories import bearer, create_project, create_token, create_user, sign_in
+
+FUNNEL = {
+    "kind": "funnels",
+    "steps": [{"event": "signup"}, {"event": "activate"}, {"event": "pay"}],
+    "date_range": {"last_days": 7},
+}
+
+
+def store_journeys(context: AppContext, project_id: int) -> None:
+    """Five sign-ups; three activate, one of them pays."""
+    start = datetime.now(UTC) - timedelta(days=2)
+    rows = []
+    for i in range(5):
+        rows.append(CaptureEvent(event="signup", distinct_id=f"u{i}", timestamp=start))
+        if i < 3:
+            later = start + timedelta(hours=1 + i)
+            rows.append(CaptureEvent(event="activate", distinct_id=f"u{i}", timestamp=later))
+    rows.append(CaptureEvent(event="pay", distinct_id="u0", timestamp=start + timedelta(hours=5)))
+    capture(context.warehouse, project_id, rows)
+
+
+def test_funnel_and_retention_through_the_api(client: TestClient, context: AppContext) -> None:
+    project = create_project(context)
+    store_journeys(context, project.id)
+    headers = bearer(create_token(context, create_user(context, Role.VIEWER).id))
+    url = f"/api/projects/{project.id}/query"
+    result = client.post(url, json=FUNNEL, headers=headers).json()
+    assert [s["count"] for s in result["total"]["steps"]] == [5, 3, 1]
+    assert [s["dropped"] for s in result["total"]["steps"]] == [0, 2, 2]
+
+    drill = {"query": FUNNEL, "step": 1, "dropped": True}
+    page = client.post(f"{url}/persons", json=drill, headers=headers).json()
+    assert sorted(p["distinct_id"] for p in page["persons"]) == ["u3", "u4"]
+    exported = client.post(
+        f"{url}/persons", json=drill, headers={**headers, "Accept": "text/csv"}
+    ).text.splitlines()
+    assert exported[0] == "person_id,distinct_id,steps_reached,entered_at"
+    assert len(exported) == 3
+
+    bad = {**FUNNEL, "exclusions": [{"event": "x", "from_step": 2, "to_step": 1}]}
+    refused = client.post(url, json=bad, headers=headers)
+    assert refused.status_code == 422
+    assert "from_step must come before to_step" in refused.text
+
+    retention = {"kind": "retention", "start": {"event": "signup"}, "period": "day", "periods": 3}
+    matrix = client.post(url, json=retention, headers=headers).json()
+    assert [c["size"] for c in matrix["cohorts"]] == [5, 0, 0]
+
+
+def test_funnel_page_shows_steps_drop_offs_and_field_errors(
+    client: TestClient, context: AppContext
+) -> None:
+    project = create_project(context)
+    store_journeys(context, project.id)
+    sign_in(client, create_user(context, Role.VIEWER).email)
+    page = client.get(f"/projects/{project.id}/funnels?step=signup&step=activate&step=pay&days=7")
+    assert page.status_code == 200
+    assert "Dropped off" in page.text
+    link = re.search(r'href="([^"]*dropped=1)"', page.text)
+    assert link is not None
+    persons = client.get(link.group(1).replace("&amp;", "&"))
+    assert persons.status_code == 200
+    assert "u3" in persons.text
+    assert "u4" in persons.text
+    assert "u0" not in persons.text
+
+    too_long = client.get(
+        f"/projects/{project.id}/funnels?step=signup&step=activate&window=400&window_unit=day"
+    )
+    assert too_long.status_code == 422
+    assert "at most 366 days" in too_long.text
+    one_step = client.get(f"/projects/{project.id}/funnels?step=signup")
+    assert one_step.status_code == 422
+    assert "at least two steps" in one_step.text
+    garbage = client.get(f"/projects/{project.id}/query/persons?q=%7Bnot%20json")
+    assert garbage.status_code == 422
+
+
+def test_saving_a_funnel_to_a_new_dashboard_and_reading_it_back(
+    client: TestClient, context: AppContext
+) -> None:
+    project = create_project(context)
+    store_journeys(context, project.id)
+    csrf = sign_in(client, create_user(context, Role.ANALYST).email)
+    listing = client.get(f"/projects/{project.id}/dashboards")
+    assert "Product overview" in listing.text  # the default dashboard, created once
+    form = {"csrf_token": csrf, "name": "Activation", "q": json.dumps(FUNNEL),
+            "dashboard": "new", "new_dashboard": "Growth"}  # fmt: skip
+    saved = client.post(f"/projects/{project.id}/insights", data=form, follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    board = client.get(saved.headers["location"])
+    assert "Growth" in board.text
+    tile = re.search(r'hx-get="([^"]*/tiles/\d+)"', board.text)
+    assert tile is not None
+    first = client.get(tile.group(1))
+    assert first.status_code == 200
+    assert "computed" in first.text
+    assert ">5<" in first.text
+    again = client.get(tile.group(1))
+    assert "cached" in again.text  # no new data: the stored result
+    late = CaptureEvent(event="signup", distinct_id="u9", timestamp=datetime.now(UTC))
+    capture(context.warehouse, project.id, [late])
+    fresh = client.get(tile.group(1))
+    assert "computed" in fresh.text
+    assert ">6<" in fresh.text
+
+    unnamed = client.post(
+        f"/projects/{project.id}/insights", data={**form, "name": " "}, follow_redirects=False
+    )
+    assert unnamed.status_code == 422
+    assert "give the insight a name" in unnamed.text
+    viewer_csrf = sign_in(client, create_user(context, Role.VIEWER).email)
+    refused = client.post(
+        f"/projects/{project.id}/insights", data={**form, "csrf_token": viewer_csrf}
+    )
+    assert refused.status_code == 403
+
+
+def test_default_dashboard_tiles_render_and_other_tenants_see_nothing(
+    client: TestClient, context: AppContext
+) -> None:
+    project = create_project(context)
+    other = create_project(context, "Other")
+    store_journeys(context, project.id)
+    headers = bearer(create_token(context, create_user(context, Role.VIEWER).id))
+    boards = client.get(f"/api/projects/{project.id}/dashboards", headers=headers).json()
+    assert [b["name"] for b in boards] == ["Product overview"]
+    view = client.get(
+        f"/api/projects/{project.id}/dashboards/{boards[0]['id']}", headers=headers
+    ).json()
+    kinds = [i["kind"] for i in view["insights"]]
+    assert kinds == ["trends", "trends", "retention", "trends"]
+    for insight in view["insights"]:
+        answer = client.get(
+            f"/api/projects/{project.id}/insights/{insight['id']}/result", headers=headers
+        )
+        assert answer.status_code == 200, answer.text
+    foreign = client.get(f"/api/projects/{other.id}/dashboards/{boards[0]['id']}", headers=headers)
+    assert foreign.status_code == 404
+    query = quote(json.dumps(FUNNEL))
+    sign_in(client, create_user(context, Role.VIEWER).email)
+    assert client.get(f"/projects/{project.id}/query/persons?q={query}&step=1").status_code == 200
