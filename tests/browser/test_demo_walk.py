@@ -46,6 +46,10 @@ def test_demo_instance_pages_render_without_errors(
         f"/projects/{project.id}/settings": "Demo",
         f"/projects/{project.id}/ingestion": "Ingestion",
         f"/projects/{project.id}/trends?event=$pageview&breakdown=utm_source": "Trends",
+        f"/projects/{project.id}/funnels?step=$pageview&step=signed_up&breakdown=utm_source": (
+            "Funnels"
+        ),
+        f"/projects/{project.id}/retention?start=signed_up&breakdown=plan": "Retention",
         "/projects": "Projects",
         "/people": "People & roles",
         "/audit": "Audit log",
@@ -56,6 +60,12 @@ def test_demo_instance_pages_render_without_errors(
         assert response is not None, path
         assert response.status == 200, path
         expect(tab.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+
+    # The default dashboard: every tile loads its numbers.
+    tab.goto(f"{live_server.url}/projects/{project.id}/dashboards")
+    tab.get_by_role("link", name="Product overview").click()
+    expect(tab.locator(".tile .tile-head .muted")).to_have_count(4)
+    expect(tab.locator("table.retention")).to_be_visible()
 
     tab.goto(live_server.url + "/api/docs")
     expect(tab.get_by_role("heading", name=re.compile("^Loopwise"))).to_be_visible()

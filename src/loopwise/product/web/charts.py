@@ -67,7 +67,11 @@ def funnel_chart(result: FunnelResult) -> str:
             "tooltip": {"trigger": "axis"},
             "legend": {"top": 0, "type": "scroll", "show": len(groups) > 1},
             "grid": _GRID,
-            "xAxis": {"type": "category", "data": labels},
+            "xAxis": {
+                "type": "category",
+                "data": labels,
+                "axisLabel": {"interval": 0, "width": 110, "overflow": "break"},
+            },
             "yAxis": {"type": "value", "splitLine": {"lineStyle": {"color": "#eef0f4"}}},
             "series": series,
         }
@@ -81,8 +85,8 @@ def histogram_chart(group: FunnelGroup) -> str:
             "color": PALETTE[1:],
             "tooltip": {"trigger": "axis"},
             "grid": _GRID,
-            "xAxis": {"type": "category", "data": labels, "name": "time to convert"},
-            "yAxis": {"type": "value", "name": "persons"},
+            "xAxis": {"type": "category", "data": labels},
+            "yAxis": {"type": "value", "name": "persons", "minInterval": 1},
             "series": [{"type": "bar", "data": [b.persons for b in group.histogram]}],
         }
     )
