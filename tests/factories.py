@@ -78,6 +78,10 @@ EVENT_DEFAULTS: dict[str, Any] = {
     "utm_medium": "",
     "utm_campaign": "",
     "feature": "",
+    "browser": "",
+    "os": "",
+    "device_type": "",
+    "country": "",
 }
 
 

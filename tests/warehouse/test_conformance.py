@@ -45,19 +45,24 @@ def test_migrate_twice_keeps_rows_and_the_schema(warehouse: Warehouse, events: E
 def test_migrate_adds_columns_an_older_table_lacks(
     open_engine: Callable[..., Warehouse], events: Events, engine: str
 ) -> None:
-    old_schema = pa.schema([f for f in EVENTS if f.name not in ("feature", "utm_campaign")])
+    added = ("feature", "utm_campaign", "browser", "os")
+    old_schema = pa.schema([f for f in EVENTS if f.name not in added])
     old = open_engine(
         engine, name="lw_upgrade", tables={"events": (old_schema, TABLES["events"][1])}
     )
     old.migrate()
-    old.append("events", events([{"event": "kept"}]).select(old_schema.names))
+    properties = '{"$browser": "Firefox", "$os": 3, "$feature": "export"}'
+    old.append(
+        "events", events([{"event": "kept", "properties": properties}]).select(old_schema.names)
+    )
     old.close()
 
     new = open_engine(engine, name="lw_upgrade")
     new.migrate()
 
-    assert rows(new, "SELECT event, feature, utm_campaign FROM events") == [
-        {"event": "kept", "feature": "", "utm_campaign": ""}
+    # Hot columns added later are filled from the properties (text values only).
+    assert rows(new, "SELECT event, feature, utm_campaign, browser, os FROM events") == [
+        {"event": "kept", "feature": "export", "utm_campaign": "", "browser": "Firefox", "os": ""}
     ]
 
 

@@ -10,6 +10,7 @@ per-event Python work wherever a whole column can be built at once.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -140,3 +141,17 @@ def _text_column(values: list[Any]) -> pa.Array:
     except (pa.ArrowTypeError, pa.ArrowInvalid):
         return pa.array([hot_text(value) for value in values], pa.string())
     return column.fill_null("") if column.null_count else column
+
+
+def with_hot_columns(rows: pa.Table) -> pa.Table:
+    """Rows logged before a hot column existed, given that column from their properties,
+    so a write-ahead log survives an upgrade that adds one."""
+    missing = [c for c in HOT_COLUMNS if c not in rows.column_names]
+    if not missing:
+        return rows
+    stored = [json.loads(text) for text in rows.column("properties").to_pylist()]
+    for column in missing:
+        rows = rows.append_column(
+            column, _text_column([p.get(HOT_COLUMNS[column]) for p in stored])
+        )
+    return rows.select([field.name for field in EVENTS])

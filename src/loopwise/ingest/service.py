@@ -34,6 +34,7 @@ from anyio import to_thread
 from sqlalchemy.orm import Session, sessionmaker
 
 from loopwise.core.settings import Settings
+from loopwise.ingest.facade import with_hot_columns
 from loopwise.ingest.identity import Identity
 from loopwise.ingest.jobs import squash_overrides
 from loopwise.ingest.prepare import Prepared, RequestInfo, prepare_body
@@ -194,7 +195,9 @@ class IngestService:
         records = list(self.wal.read(self.wal.checkpoint, FLUSH_MAX_BYTES))
         if not records:
             return False
-        tables = [pa.ipc.open_stream(payload).read_all() for _, payload in records]
+        tables = [
+            with_hot_columns(pa.ipc.open_stream(payload).read_all()) for _, payload in records
+        ]
         self.store.store(pa.concat_tables(tables))
         self.wal.set_checkpoint(records[-1][0])
         with self._flushed:

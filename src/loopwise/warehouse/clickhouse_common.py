@@ -15,7 +15,7 @@ import pyarrow as pa
 from loopwise.warehouse.base import DialectName, QueryResult, QueryTimeout, WarehouseError
 from loopwise.warehouse.dialect import CLICKHOUSE, ParamValue, quote_ident
 from loopwise.warehouse.results import METADATA_LIMITS, QueryLimits, capped_result
-from loopwise.warehouse.schema import TABLES, UTC_MICROS
+from loopwise.warehouse.schema import TABLES, UTC_MICROS, added_hot_columns
 from loopwise.warehouse.tables import TableSpecs, conform, table_schema
 
 SettingValue = int | float | str
@@ -131,10 +131,15 @@ class ClickHouseWarehouse:
         for table, (schema, sort_key) in self._tables.items():
             self._transport.command(create_table_sql(table, schema, sort_key), {}, BASE_SETTINGS)
             present = set(self._column_names(table))
+            added = []
             for field in schema:
                 if field.name not in present:
                     alter = f"ALTER TABLE {quote_ident(table)} ADD COLUMN {column_sql(field)}"
                     self._transport.command(alter, {}, BASE_SETTINGS)
+                    added.append(field.name)
+            for column, key in added_hot_columns(table, added).items():
+                value = CLICKHOUSE.json_string("properties", "key")
+                self.update(table, column, value, "1 = 1", {"key": key})
 
     def append(self, table: str, data: pa.Table) -> int:
         rows = conform(table_schema(self._tables, table), data)

@@ -222,6 +222,20 @@ class Dialect(ABC):
         when it is not among the keys)."""
 
     @abstractmethod
+    def epoch_micros(self, column: str) -> str:
+        """A timestamp as microseconds since 1970-01-01 UTC, a 64-bit integer."""
+
+    @abstractmethod
+    def int_div(self, expr: str, divisor: int) -> str:
+        """Integer division of a non-negative 64-bit integer by a positive constant."""
+
+    def materialized(self) -> str:
+        """The keyword that makes a ``WITH name AS … (subquery)`` computed once when it
+        is used several times (DuckDB may otherwise inline it; ClickHouse always
+        inlines)."""
+        return ""
+
+    @abstractmethod
     def hash64(self, expr: str) -> str:
         """A 64-bit hash of ``expr`` (unsigned): fast to sort and compare, but each engine
         computes its own values; use it to group or order, never to store or compare
@@ -330,6 +344,15 @@ class DuckDBDialect(Dialect):
     def hash64(self, expr: str) -> str:
         return f"hash({expr})"
 
+    def epoch_micros(self, column: str) -> str:
+        return f"epoch_us({column})"
+
+    def int_div(self, expr: str, divisor: int) -> str:
+        return f"CAST(({expr}) // {int(divisor)} AS BIGINT)"
+
+    def materialized(self) -> str:
+        return "MATERIALIZED"
+
     def lookup(self, expr: str, keys_param: str, values_param: str) -> str:
         position = f"list_position({{{keys_param}}}, {expr})"
         return f"coalesce(list_extract({{{values_param}}}, {position}), {expr})"
@@ -404,6 +427,12 @@ class ClickHouseDialect(Dialect):
 
     def hash64(self, expr: str) -> str:
         return f"cityHash64({expr})"
+
+    def epoch_micros(self, column: str) -> str:
+        return f"toUnixTimestamp64Micro({column})"
+
+    def int_div(self, expr: str, divisor: int) -> str:
+        return f"toInt64(intDiv({expr}, {int(divisor)}))"
 
     def in_array(self, expr: str, array_param: str) -> str:
         return f"({expr} IN {{{array_param}}})"

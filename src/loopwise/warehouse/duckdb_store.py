@@ -19,7 +19,7 @@ import pyarrow as pa
 from loopwise.warehouse.base import DialectName, QueryResult, QueryTimeout, WarehouseError
 from loopwise.warehouse.dialect import DUCKDB, quote_ident
 from loopwise.warehouse.results import METADATA_LIMITS, QueryLimits, capped_result
-from loopwise.warehouse.schema import TABLES, UTC_MICROS
+from loopwise.warehouse.schema import TABLES, UTC_MICROS, added_hot_columns
 from loopwise.warehouse.tables import TableSpecs, conform, table_schema
 
 # Arrow type -> (DuckDB type, default). Defaults are each type's zero, as in ClickHouse, so a
@@ -83,10 +83,15 @@ class DuckDBWarehouse:
         for table, (schema, _) in self._tables.items():
             self._execute(create_table_sql(table, schema))
             present = set(self._column_names(table))
+            added = []
             for field in schema:
                 if field.name not in present:
                     alter = f"ALTER TABLE {quote_ident(table)} ADD COLUMN {column_sql(field)}"
                     self._execute(alter)
+                    added.append(field.name)
+            for column, key in added_hot_columns(table, added).items():
+                value = DUCKDB.json_string("properties", "key")
+                self.update(table, column, value, "1 = 1", {"key": key})
 
     def append(self, table: str, data: pa.Table) -> int:
         schema = table_schema(self._tables, table)

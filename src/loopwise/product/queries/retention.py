@@ -23,7 +23,7 @@ from loopwise.product.contracts import (
     RetentionResult,
 )
 from loopwise.product.filters import conditions, property_text
-from loopwise.product.queries.periods import buckets
+from loopwise.product.queries.periods import bucket_index, buckets
 from loopwise.product.queries.persons import describe_persons
 from loopwise.warehouse import Warehouse, dialect_for
 from loopwise.warehouse.dialect import Dialect, has_person_overrides
@@ -51,18 +51,16 @@ def run_retention(
     now: datetime | None = None,
 ) -> RetentionResult:
     plan = _plan(warehouse, project_id, query, timezone, now)
-    index = {slot: i for i, slot in enumerate(plan.slots)}
     sizes: dict[tuple[int, str], int] = defaultdict(int)
     if query.breakdown is None:  # a row for every period, empty or not
         sizes.update({(number, ""): 0 for number in range(len(plan.slots))})
     sql = f"SELECT cohort, bv, count(*) AS n FROM ({plan.cohorts}) AS s GROUP BY cohort, bv"
     for row in warehouse.query(sql, plan.params).table.to_pylist():
-        sizes[(index[row["cohort"].astimezone(UTC)], row["bv"])] += int(row["n"])
+        sizes[(int(row["cohort"]), row["bv"])] += int(row["n"])
     # counts[(cohort, bv)][period]: returned in that period ("on") or last returned then.
     counts: dict[tuple[int, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for row in warehouse.query(_returned_sql(plan, query), plan.params).table.to_pylist():
-        key = (index[row["cohort"].astimezone(UTC)], row["bv"])
-        counts[key][index[row["period"].astimezone(UTC)]] += int(row["n"])
+        counts[(int(row["cohort"]), row["bv"])][int(row["period"])] += int(row["n"])
     sizes, counts = _top_values(query, sizes, counts)
     width = len(plan.slots)
     cohorts = []
@@ -108,7 +106,11 @@ def retention_persons(
     """The persons of one cell: a cohort, and those of it counted ``offset`` periods on."""
     query = request.query
     plan = _plan(warehouse, project_id, query, timezone, now)
-    params = {**plan.params, "cohort": request.cohort.astimezone(UTC)}
+    moment = request.cohort.astimezone(UTC)
+    if moment not in plan.slots:
+        return RetentionPersons(persons=[], has_more=False)
+    slot = plan.slots.index(moment)
+    params: dict[str, Any] = {**plan.params, "cohort": slot}
     where = ["s.cohort = {cohort}"]
     if request.breakdown_value is not None:
         params["bv"] = request.breakdown_value
@@ -116,10 +118,9 @@ def retention_persons(
     if request.period_offset == 0:
         sql = f"SELECT DISTINCT s.person_id FROM ({plan.cohorts}) AS s WHERE {' AND '.join(where)}"
     else:
-        slot = plan.slots.index(params["cohort"]) if params["cohort"] in plan.slots else -1
-        if slot < 0 or slot + request.period_offset >= len(plan.slots):
+        if slot + request.period_offset >= len(plan.slots):
             return RetentionPersons(persons=[], has_more=False)
-        params["period"] = plan.slots[slot + request.period_offset]
+        params["period"] = slot + request.period_offset
         compare = "=" if query.criterion == "on" else ">="
         sql = f"""
             SELECT DISTINCT s.person_id FROM ({plan.cohorts}) AS s
@@ -152,7 +153,7 @@ def _plan(
     d = dialect_for(warehouse.dialect)
     params: dict[str, Any] = {"p": project_id, "start": start, "end": end, "tz": zone}
     merged = has_person_overrides(warehouse, project_id)
-    trunc = d.trunc_time(query.period, "timestamp", "tz")
+    trunc = bucket_index(d, "timestamp", query.period, zone, slots, params, "bt")
     value = "''"
     if query.breakdown is not None:
         value = property_text(d, query.breakdown.property, params, "bk")
@@ -165,7 +166,7 @@ def _plan(
         """
     else:  # the first start event ever decides the cohort
         source = d.events_with_persons(began, merged=merged)
-        first = d.trunc_time(query.period, "first_seen", "tz")
+        first = bucket_index(d, "first_seen", query.period, zone, slots, params, "bf")
         cohorts = f"""
             SELECT person_id, {first} AS cohort, bv FROM (
                 SELECT person_id, min(timestamp) AS first_seen,

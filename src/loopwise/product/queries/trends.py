@@ -25,7 +25,7 @@ from loopwise.product.contracts import (
     TrendsSeries,
 )
 from loopwise.product.filters import conditions, property_text
-from loopwise.product.queries.periods import buckets, query_window
+from loopwise.product.queries.periods import bucket_index, buckets, query_window
 from loopwise.warehouse import Warehouse, dialect_for
 from loopwise.warehouse.dialect import Dialect, has_person_overrides
 
@@ -93,22 +93,20 @@ def _lines(
     """One line per series and breakdown value; ``slots`` aligns a previous period's
     buckets with the current ones, position by position."""
     query, count = context.query, slots if slots is not None else len(period.slots)
-    index = {slot: i for i, slot in enumerate(period.slots)}
     lines: list[TrendsLine] = []
     for number, series in enumerate(query.series):
         scope = _Scope(
             context.d, context.project_id, period.start, period.end, period.zone, query, series,
-            context.merged,
+            context.merged, period.slots,
         )  # fmt: skip
-        if query.breakdown is not None and context.top is None:
-            context.top = scope.top_values(context.warehouse, query.breakdown.limit)
-        per_bucket = scope.run(context.warehouse, with_bucket=True, top=context.top)
-        rows = scope.run(context.warehouse, False, context.top)
+        per_bucket, rows = scope.rows(context.warehouse, context.top)
         totals = {row["bv"]: float(row["value"] or 0) for row in rows}
+        if query.breakdown is not None and context.top is None:
+            context.top = [str(v) for v in totals if v != OTHER]
         values: dict[str | None, list[float]] = defaultdict(lambda: [0.0] * count)
         for row in per_bucket:
-            slot = index.get(row["bucket"].astimezone(UTC))
-            if slot is not None and slot < count:
+            slot = int(row["bucket"])
+            if 0 <= slot < count:
                 values[row["bv"]][slot] = float(row["value"] or 0)
         name = series.label or series.event or "All events"
         order: list[str | None] = sorted(totals, key=lambda v: (v == OTHER, -totals[v], v or ""))
@@ -141,8 +139,10 @@ class _Scope:
         query: TrendsQuery,
         series: TrendsSeries,
         merged: bool,
+        slots: list[datetime] | None = None,
     ) -> None:
         self.d, self.series, self.query, self.merged = d, series, query, merged
+        self.zone, self.slots = zone, slots or []
         self.params: dict[str, Any] = {"p": project_id, "start": start, "end": end, "tz": zone}
         where = ["project_id = {p}", "timestamp >= {start}", "timestamp < {end}"]
         if series.event is not None:
@@ -183,31 +183,67 @@ class _Scope:
         rows = warehouse.query(sql, {**self.params, "limit": limit}).table.to_pylist()
         return [str(row["bv"]) for row in rows]
 
-    def run(
-        self, warehouse: Warehouse, with_bucket: bool, top: list[str] | None
-    ) -> list[dict[str, Any]]:
-        value = self.breakdown
-        params = dict(self.params)
-        if top is not None and self.query.breakdown is not None:
-            if top:
+    def rows(
+        self, warehouse: Warehouse, top: list[str] | None
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The metric per (bucket, value) and per value over the whole range, in one
+        statement: the events are read once into a compact base (per bucket and value:
+        the distinct persons, or partial sums), and both answers come from it. Without
+        ``top``, the largest values are chosen inside the statement."""
+        base, metric = self._base()
+        d, params = self.d, dict(self.params)
+        value, extra = "bv", ""
+        if self.query.breakdown is not None:
+            if top is None:
+                params["limit"] = self.query.breakdown.limit
+                extra = f""", top AS (
+                    SELECT bv FROM base GROUP BY bv ORDER BY {metric} DESC, bv LIMIT {{limit}}
+                )"""
+                value = f"CASE WHEN bv IN (SELECT bv FROM top) THEN bv ELSE '{OTHER}' END"
+            elif top:
                 params["top"] = top
-                kept = self.d.in_array(self.breakdown, "top")
-                value = f"CASE WHEN {kept} THEN {self.breakdown} ELSE '{OTHER}' END"
+                value = f"CASE WHEN {d.in_array('bv', 'top')} THEN bv ELSE '{OTHER}' END"
             else:
                 value = f"'{OTHER}'"
-        bucket = self.d.trunc_time(self.query.interval, "timestamp", "tz")
-        group = "bucket, bv" if with_bucket else "bv"
-        select_bucket = f"{bucket} AS bucket, " if with_bucket else ""
         sql = f"""
-            SELECT {select_bucket}{value} AS bv, {self.metric()} AS value
-            FROM {self.source()} AS ev
-            GROUP BY {group}
+            WITH base AS {d.materialized()} ({base}){extra}
+            SELECT 'bucket' AS kind, bucket, {value} AS v, {metric} AS value
+            FROM base GROUP BY bucket, v
+            UNION ALL
+            SELECT 'total' AS kind, NULL AS bucket, {value} AS v, {metric} AS value
+            FROM base GROUP BY v
         """
-        rows: list[dict[str, Any]] = warehouse.query(sql, params).table.to_pylist()
-        if self.query.breakdown is None:
-            for row in rows:
-                row["bv"] = None
-        return rows
+        found: list[dict[str, Any]] = warehouse.query(sql, params).table.to_pylist()
+        for row in found:
+            row["bv"] = row.pop("v") if self.query.breakdown is not None else None
+        return (
+            [row for row in found if row["kind"] == "bucket"],
+            [row for row in found if row["kind"] == "total"],
+        )
+
+    def _base(self) -> tuple[str, str]:
+        """The compact base per bucket and value, and the metric that aggregates it."""
+        d, math = self.d, self.series.math
+        interval = self.query.interval
+        bucket = bucket_index(d, "timestamp", interval, self.zone, self.slots, self.params, "bx")
+        keys = f"{bucket} AS bucket, {self.breakdown} AS bv"
+        source = f"{self.source()} AS ev"
+        if math == "unique_persons":
+            return f"SELECT DISTINCT {keys}, person_id FROM {source}", d.count_distinct("person_id")
+        if math == "total":
+            base = f"SELECT {keys}, {d.count_rows()} AS n FROM {source} GROUP BY bucket, bv"
+            return base, "CAST(sum(n) AS DOUBLE)"
+        number = d.json_number("properties", "mp")
+        base = f"""
+            SELECT {keys}, sum({number}) AS s, {d.count_rows(f"{number} IS NOT NULL")} AS c,
+                   min({number}) AS lo, max({number}) AS hi
+            FROM {source} GROUP BY bucket, bv
+        """
+        metric = {
+            "sum": "sum(s)", "avg": "sum(s) / nullif(sum(c), 0)", "min": "min(lo)",
+            "max": "max(hi)",
+        }[math]  # fmt: skip
+        return base, f"CAST({metric} AS DOUBLE)"
 
 
 def trend_persons(
