@@ -234,8 +234,10 @@ def answer(
     *,
     refresh: bool = False,
 ) -> Answer:
-    """The query's result, from the cache while the project's data has not changed since."""
-    canonical = json.dumps([timezone, query.model_dump(mode="json")], sort_keys=True)
+    """The query's result, from the cache while the project's data has not changed since.
+    The key holds the current hour too, so relative ranges ("the last 7 days") move on."""
+    hour = utcnow().replace(minute=0, second=0, microsecond=0).isoformat()
+    canonical = json.dumps([timezone, hour, query.model_dump(mode="json")], sort_keys=True)
     key = hashlib.sha256(canonical.encode()).hexdigest()
     watermark = data_watermark(warehouse, project_id)
     row = session.get(QueryResult, (project_id, key))

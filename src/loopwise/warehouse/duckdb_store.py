@@ -10,6 +10,7 @@ enforced by interrupting that cursor from a timer thread; the row cap by reading
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -160,8 +161,19 @@ class DuckDBWarehouse:
     def close(self) -> None:
         with self._lock:
             conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
+        if conn is None:
+            return
+        # A cursor of another thread may still be finishing its call: DuckDB refuses to
+        # close the connection under it rather than wait, so wait here (a few seconds).
+        for _ in range(100):
+            try:
+                conn.close()
+                return
+            except duckdb.Error as exc:
+                if "busy" not in str(exc):
+                    raise
+                time.sleep(0.05)
+        conn.close()
 
     def _column_names(self, table: str) -> list[str]:
         sql = (
