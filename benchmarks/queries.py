@@ -89,6 +89,7 @@ def copy_to_chdb(source: Path, target: str) -> Warehouse:
     total = con.sql("SELECT count(*) FROM events").fetchone()
     assert total is not None
     if have == total[0]:
+        con.close()
         return store
     if have:
         raise SystemExit(f"{target} holds {have} events, not {total[0]}: remove it first")
@@ -98,6 +99,7 @@ def copy_to_chdb(source: Path, target: str) -> Warehouse:
         for batch in reader:
             store.append("events", pa.Table.from_batches([batch]))
             progress.advance(task, batch.num_rows)
+    con.close()
     return store
 
 
@@ -110,9 +112,8 @@ def main() -> None:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
-    engines = {"duckdb": open_warehouse(f"duckdb://{args.duckdb}")}
-    if args.chdb:
-        engines["chdb"] = copy_to_chdb(args.duckdb, args.chdb)
+    engines = {"chdb": copy_to_chdb(args.duckdb, args.chdb)} if args.chdb else {}
+    engines = {"duckdb": open_warehouse(f"duckdb://{args.duckdb}"), **engines}
     print("| query | engine | p50 ms | p95 ms |\n|---|---|---|---|")
     for name, query in QUERIES.items():
         for engine, store in engines.items():

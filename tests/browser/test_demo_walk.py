@@ -50,6 +50,7 @@ def test_demo_instance_pages_render_without_errors(
             "Funnels"
         ),
         f"/projects/{project.id}/retention?start=signed_up&breakdown=plan": "Retention",
+        f"/projects/{project.id}/engagement?interval=week&days=60": "Engagement",
         "/projects": "Projects",
         "/people": "People & roles",
         "/audit": "Audit log",

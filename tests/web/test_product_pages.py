@@ -156,3 +156,26 @@ def test_default_dashboard_tiles_render_and_other_tenants_see_nothing(
     query = quote(json.dumps(FUNNEL))
     sign_in(client, create_user(context, Role.VIEWER).email)
     assert client.get(f"/projects/{project.id}/query/persons?q={query}&step=1").status_code == 200
+
+
+def test_engagement_page_draws_lifecycle_and_stickiness_with_drill_downs(
+    client: TestClient, context: AppContext
+) -> None:
+    project = create_project(context)
+    store_journeys(context, project.id)
+    sign_in(client, create_user(context, Role.VIEWER).email)
+    page = client.get(f"/projects/{project.id}/engagement?event=signup&days=7")
+    assert page.status_code == 200
+    assert "Lifecycle" in page.text
+    assert "Stickiness" in page.text
+    new = re.search(r'href="([^"]*status=new)"', page.text)
+    assert new is not None
+    persons = client.get(new.group(1).replace("&amp;", "&"))
+    assert persons.status_code == 200
+    assert all(f"u{i}" in persons.text for i in range(5))
+    sticky = re.search(r'href="([^"]*intervals=1)"', page.text)
+    assert sticky is not None
+    assert client.get(sticky.group(1).replace("&amp;", "&")).status_code == 200
+    bad = client.get(f"/projects/{project.id}/engagement?days=0")
+    assert bad.status_code == 422
+    assert 'id="e-days"' in bad.text

@@ -252,8 +252,50 @@ class RetentionQuery(_Strict):
         return self
 
 
+class ActivityEvent(_Strict):
+    """What counts as being active: an event (any event when None), with filters."""
+
+    event: Annotated[str | None, Field(max_length=200)] = None
+    filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
+    label: Annotated[str | None, Field(max_length=200)] = None
+
+
+class StickinessQuery(_Strict):
+    """How many persons were active in exactly 1, 2, … of the range's intervals."""
+
+    kind: Literal["stickiness"] = "stickiness"
+    series: Annotated[list[ActivityEvent], Field(min_length=1, max_length=5)] = [ActivityEvent()]
+    date_range: DateRange = DateRange(last_days=30)
+    interval: Literal["day", "week", "month"] = "day"
+    filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
+
+
+class LifecycleQuery(_Strict):
+    """Per interval, the active persons split into new, returning and resurrecting, and
+    those who went dormant."""
+
+    kind: Literal["lifecycle"] = "lifecycle"
+    activity: ActivityEvent = ActivityEvent()
+    date_range: DateRange = DateRange(last_days=30)
+    interval: Interval = "day"
+    filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
+
+    @model_validator(mode="after")
+    def _hours_fit(self) -> LifecycleQuery:
+        if self.interval == "hour":
+            span = self.date_range.last_days
+            if self.date_range.date_from and self.date_range.date_to:
+                span = (self.date_range.date_to - self.date_range.date_from).days + 1
+            if span > MAX_HOURS_DAYS:
+                raise ValueError(f"an hourly lifecycle covers at most {MAX_HOURS_DAYS} days")
+        return self
+
+
 # Every kind of question; the API takes any of them, told apart by ``kind``.
-Query = Annotated[TrendsQuery | FunnelQuery | RetentionQuery, Field(discriminator="kind")]
+Query = Annotated[
+    TrendsQuery | FunnelQuery | RetentionQuery | StickinessQuery | LifecycleQuery,
+    Field(discriminator="kind"),
+]
 
 
 class TrendsLine(BaseModel):
@@ -397,7 +439,42 @@ class RetentionResult(BaseModel):
     query: dict[str, Any]
 
 
-Result = Annotated[TrendsResult | FunnelResult | RetentionResult, Field(discriminator="kind")]
+class StickinessLine(BaseModel):
+    series: int
+    label: str
+    # values[k - 1]: persons active in exactly k of the intervals.
+    values: list[int]
+
+
+class StickinessResult(BaseModel):
+    kind: Literal["stickiness"] = "stickiness"
+    timezone: str
+    interval: Interval
+    intervals: int  # how many intervals the range has
+    lines: list[StickinessLine]
+    query: dict[str, Any]
+
+
+LifecycleStatus = Literal["new", "returning", "resurrecting", "dormant"]
+
+
+class LifecycleResult(BaseModel):
+    kind: Literal["lifecycle"] = "lifecycle"
+    timezone: str
+    interval: Interval
+    buckets: list[datetime]
+    # Persons per bucket; dormant ones are negative, as drawn below the axis.
+    new: list[int]
+    returning: list[int]
+    resurrecting: list[int]
+    dormant: list[int]
+    query: dict[str, Any]
+
+
+Result = Annotated[
+    TrendsResult | FunnelResult | RetentionResult | StickinessResult | LifecycleResult,
+    Field(discriminator="kind"),
+]
 
 
 class RetentionPersonsQuery(_Strict):
@@ -423,18 +500,44 @@ class RetentionPersonsQuery(_Strict):
         return self
 
 
+class StickinessPersonsQuery(_Strict):
+    """The persons active in exactly ``intervals`` intervals (of one series)."""
+
+    query: StickinessQuery
+    series: Annotated[int, Field(ge=0, le=4)] = 0
+    intervals: Annotated[int, Field(ge=1, le=5000)] = 1
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+
+    @model_validator(mode="after")
+    def _series_exists(self) -> StickinessPersonsQuery:
+        if self.series >= len(self.query.series):
+            raise ValueError(f"series {self.series} is not in the query")
+        return self
+
+
+class LifecyclePersonsQuery(_Strict):
+    """The persons of one status in one bucket (its UTC start, as in the result)."""
+
+    query: LifecycleQuery
+    bucket: datetime
+    status: LifecycleStatus
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+
+
 class PersonRow(BaseModel):
     person_id: str
     distinct_id: str  # the one the person used last in the query's time span
     last_seen: datetime | None
 
 
-class RetentionPersons(BaseModel):
+class PersonList(BaseModel):
     persons: list[PersonRow]
     has_more: bool
 
 
-_DRILLABLE = ("trends", "funnels", "retention")
+_DRILLABLE = ("trends", "funnels", "retention", "stickiness", "lifecycle")
 
 
 def _kind_of_inner_query(value: Any) -> str:
@@ -447,7 +550,9 @@ def _kind_of_inner_query(value: Any) -> str:
 PersonsQuery = Annotated[
     Annotated[TrendPersonsQuery, Tag("trends")]
     | Annotated[FunnelPersonsQuery, Tag("funnels")]
-    | Annotated[RetentionPersonsQuery, Tag("retention")],
+    | Annotated[RetentionPersonsQuery, Tag("retention")]
+    | Annotated[StickinessPersonsQuery, Tag("stickiness")]
+    | Annotated[LifecyclePersonsQuery, Tag("lifecycle")],
     Discriminator(_kind_of_inner_query),
 ]
-PersonsPage = TrendPersons | FunnelPersons | RetentionPersons
+PersonsPage = TrendPersons | FunnelPersons | PersonList

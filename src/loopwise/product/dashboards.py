@@ -29,6 +29,8 @@ CHARTS: dict[str, tuple[str, ...]] = {
     "trends": ("line", "bar", "table"),
     "funnels": ("funnel", "table"),
     "retention": ("heatmap", "table"),
+    "stickiness": ("bar", "table"),
+    "lifecycle": ("bar", "table"),
 }
 MAX_TILES = 40
 

@@ -6,16 +6,20 @@ from datetime import datetime
 
 from loopwise.product.contracts import (
     FunnelPersonsQuery,
+    LifecyclePersonsQuery,
     PersonsPage,
     PersonsQuery,
     Query,
     Result,
     RetentionPersonsQuery,
+    StickinessPersonsQuery,
 )
 from loopwise.product.queries import RUNNERS
 from loopwise.product.queries.events import top_event_names
 from loopwise.product.queries.funnels import funnel_persons
+from loopwise.product.queries.lifecycle import lifecycle_persons
 from loopwise.product.queries.retention import retention_persons
+from loopwise.product.queries.stickiness import stickiness_persons
 from loopwise.product.queries.trends import trend_persons
 from loopwise.warehouse import Warehouse
 
@@ -50,9 +54,14 @@ def persons_in(
     now: datetime | None = None,
 ) -> PersonsPage:
     """The persons behind one number: a trend's bucket or breakdown value, a funnel step
-    (reached or dropped off), or a retention cell; paged."""
+    (reached or dropped off), a retention cell, a stickiness bar or a lifecycle status in
+    a bucket; paged."""
     if isinstance(request, FunnelPersonsQuery):
         return funnel_persons(warehouse, project_id, request, timezone, now=now)
     if isinstance(request, RetentionPersonsQuery):
         return retention_persons(warehouse, project_id, request, timezone, now=now)
+    if isinstance(request, StickinessPersonsQuery):
+        return stickiness_persons(warehouse, project_id, request, timezone, now=now)
+    if isinstance(request, LifecyclePersonsQuery):
+        return lifecycle_persons(warehouse, project_id, request, timezone, now=now)
     return trend_persons(warehouse, project_id, request, timezone, now=now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from loopwise.product.contracts import PersonRow
+from loopwise.product.contracts import PersonList, PersonRow
 from loopwise.warehouse import Warehouse, dialect_for
 from loopwise.warehouse.dialect import has_person_overrides
 
@@ -36,3 +36,26 @@ def describe_persons(
     for row in warehouse.query(sql, params, max_rows=len(persons)).table.to_pylist():
         found[row["person_id"]] = PersonRow(**row)
     return found
+
+
+def persons_page(
+    warehouse: Warehouse,
+    project_id: int,
+    sql: str,
+    params: dict[str, object],
+    limit: int,
+    offset: int,
+    span: tuple[datetime, datetime],
+) -> PersonList:
+    """A page of the persons a query selects (its ``person_id`` column, each once), by id,
+    described by their last distinct id within ``span``."""
+    paged = f"""
+        SELECT DISTINCT person_id FROM ({sql}) AS chosen
+        ORDER BY person_id LIMIT {{page_limit}} OFFSET {{page_offset}}
+    """
+    values = {**params, "page_limit": limit + 1, "page_offset": offset}
+    found = warehouse.query(paged, values, max_rows=limit + 1).table.column("person_id")
+    ids = [str(i) for i in found.to_pylist()]
+    page = ids[:limit]
+    described = describe_persons(warehouse, project_id, page, span[0], span[1])
+    return PersonList(persons=[described[i] for i in page], has_more=len(ids) > limit)

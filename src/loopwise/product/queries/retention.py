@@ -16,15 +16,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from loopwise.product.contracts import (
+    PersonList,
     RetentionCohort,
-    RetentionPersons,
     RetentionPersonsQuery,
     RetentionQuery,
     RetentionResult,
 )
 from loopwise.product.filters import conditions, property_text
 from loopwise.product.queries.periods import bucket_index, buckets
-from loopwise.product.queries.persons import describe_persons
+from loopwise.product.queries.persons import persons_page
 from loopwise.warehouse import Warehouse, dialect_for
 from loopwise.warehouse.dialect import Dialect, has_person_overrides
 
@@ -102,13 +102,13 @@ def retention_persons(
     timezone: str,
     *,
     now: datetime | None = None,
-) -> RetentionPersons:
+) -> PersonList:
     """The persons of one cell: a cohort, and those of it counted ``offset`` periods on."""
     query = request.query
     plan = _plan(warehouse, project_id, query, timezone, now)
     moment = request.cohort.astimezone(UTC)
     if moment not in plan.slots:
-        return RetentionPersons(persons=[], has_more=False)
+        return PersonList(persons=[], has_more=False)
     slot = plan.slots.index(moment)
     params: dict[str, Any] = {**plan.params, "cohort": slot}
     where = ["s.cohort = {cohort}"]
@@ -119,7 +119,7 @@ def retention_persons(
         sql = f"SELECT DISTINCT s.person_id FROM ({plan.cohorts}) AS s WHERE {' AND '.join(where)}"
     else:
         if slot + request.period_offset >= len(plan.slots):
-            return RetentionPersons(persons=[], has_more=False)
+            return PersonList(persons=[], has_more=False)
         params["period"] = slot + request.period_offset
         compare = "=" if query.criterion == "on" else ">="
         sql = f"""
@@ -127,17 +127,10 @@ def retention_persons(
             JOIN ({plan.returns}) AS r ON r.person_id = s.person_id
             WHERE {" AND ".join(where)} AND r.period {compare} {{period}}
         """
-    sql = (
-        f"SELECT person_id FROM ({sql}) AS found ORDER BY person_id LIMIT {{limit}} OFFSET {{skip}}"
-    )
-    params.update(limit=request.limit + 1, skip=request.offset)
-    ids = warehouse.query(sql, params, max_rows=request.limit + 1).table.column("person_id")
-    found = [str(i) for i in ids.to_pylist()]
-    page = found[: request.limit]
-    described = describe_persons(
-        warehouse, project_id, page, plan.params["start"], plan.params["end"]
-    )
-    return RetentionPersons(persons=[described[i] for i in page], has_more=len(found) > len(page))
+    return persons_page(
+        warehouse, project_id, sql, params, request.limit, request.offset,
+        (plan.params["start"], plan.params["end"]),
+    )  # fmt: skip
 
 
 def _plan(

@@ -15,8 +15,12 @@ from pydantic import TypeAdapter, ValidationError
 from loopwise.core.errors import InvalidInput
 from loopwise.product.contracts import (
     FunnelResult,
+    LifecycleQuery,
+    LifecycleResult,
     PersonsQuery,
     Query,
+    StickinessQuery,
+    StickinessResult,
     TrendsResult,
 )
 from loopwise.product.dashboards import list_dashboards
@@ -89,6 +93,10 @@ def result_context(result: Any, chart: str = "") -> dict[str, Any]:
     values: dict[str, Any] = {"result": result, "duration": charts.duration, "heat": charts.heat}
     if isinstance(result, TrendsResult):
         values["chart"] = charts.trend_chart(result, chart or "line")
+    elif isinstance(result, StickinessResult):
+        values["chart"] = charts.stickiness_chart(result)
+    elif isinstance(result, LifecycleResult):
+        values["chart"] = charts.lifecycle_chart(result)
     elif isinstance(result, FunnelResult):
         values["chart"] = charts.funnel_chart(result)
         values["histogram"] = charts.histogram_chart(result.total) if result.total.histogram else ""
@@ -173,6 +181,42 @@ async def retention_page(
     return render(request, "product/retention.html", values, 422 if values["errors"] else 200)
 
 
+ENGAGEMENT_FIELDS = ("event", "days", "interval")
+
+
+@router.get(
+    "/projects/{project_id}/engagement", response_class=HTMLResponse, include_in_schema=False
+)
+async def engagement_page(
+    request: Request,
+    project: ProjectDep,
+    principal: Reader,
+    warehouse: WarehouseDep,
+    db: DbDep,
+) -> Response:
+    """Lifecycle and stickiness of one activity, over the same range."""
+    form = forms.read(request.query_params, ENGAGEMENT_FIELDS)
+    values: dict[str, Any] = {"project": project, "form": form, "errors": {}}
+    activity = {"event": form["event"] or None}
+    common = {
+        "date_range": {"last_days": form["days"] or 30},
+        "interval": form["interval"] or "day",
+    }
+    try:
+        lifecycle = LifecycleQuery.model_validate({"activity": activity, **common})
+        sticky = StickinessQuery.model_validate({"series": [activity], **common})
+    except ValidationError as exc:
+        values["errors"] = forms.errors(exc, ENGAGEMENT_FIELDS, "days")
+    else:
+        for name, query in (("lifecycle", lifecycle), ("stickiness", sticky)):
+            answer = await to_thread.run_sync(
+                run_query, warehouse, project.id, query, project.timezone
+            )
+            values[name] = _shown(query, answer)
+    values.update(await _page_extras(db, warehouse, project.id))
+    return render(request, "product/engagement.html", values, 422 if values["errors"] else 200)
+
+
 def persons_request(params: Any) -> Any:
     """A drill-down request from a persons link: ``q`` (the query object as JSON) and the
     cell: ``series``/``bucket`` (trends), ``step``/``dropped`` (funnels),
@@ -187,10 +231,16 @@ def persons_request(params: Any) -> Any:
             body.update(step=int(params.get("step", 0)), dropped=params.get("dropped") == "1")
         elif kind == "retention":
             body.update(cohort=params.get("cohort"), period_offset=int(params.get("offset", 0)))
+        elif kind == "stickiness":
+            body["intervals"] = int(params.get("intervals", 1))
+        elif kind == "lifecycle":
+            body.update(bucket=params.get("bucket"), status=params.get("status"))
         else:
             body["series"] = int(params.get("series", 0))
             if params.get("bucket"):
                 body["bucket"] = params["bucket"]
+        if kind == "stickiness":
+            body["series"] = int(params.get("series", 0))
         if "bv" in params:
             body["breakdown_value"] = params["bv"]
         return PERSONS.validate_python(body)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from loopwise.product.contracts import FunnelGroup, FunnelResult, TrendsResult
+from loopwise.product.contracts import (
+    FunnelGroup,
+    FunnelResult,
+    LifecycleResult,
+    StickinessResult,
+    TrendsResult,
+)
 
 PALETTE = ["#4f46e5", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#14b8a6", "#64748b"]
 _GRID = {"left": 56, "right": 24, "top": 40, "bottom": 30, "containLabel": True}
@@ -88,6 +94,50 @@ def histogram_chart(group: FunnelGroup) -> str:
             "xAxis": {"type": "category", "data": labels},
             "yAxis": {"type": "value", "name": "persons", "minInterval": 1},
             "series": [{"type": "bar", "data": [b.persons for b in group.histogram]}],
+        }
+    )
+
+
+def stickiness_chart(result: StickinessResult) -> str:
+    labels = [
+        f"{k} {result.interval}{'s' if k > 1 else ''}" for k in range(1, result.intervals + 1)
+    ]
+    series = [{"name": line.label, "type": "bar", "data": line.values} for line in result.lines]
+    return _dump(
+        {
+            "color": PALETTE,
+            "tooltip": {"trigger": "axis"},
+            "legend": {"top": 0, "show": len(series) > 1},
+            "grid": _GRID,
+            "xAxis": {"type": "category", "data": labels, "name": "active in"},
+            "yAxis": {"type": "value", "name": "persons", "minInterval": 1},
+            "series": series,
+        }
+    )
+
+
+LIFECYCLE_COLOURS = {
+    "new": "#10b981", "returning": "#4f46e5", "resurrecting": "#f59e0b", "dormant": "#ef4444",
+}  # fmt: skip
+
+
+def lifecycle_chart(result: LifecycleResult) -> str:
+    fmt = "%Y-%m-%d %H:%M" if result.interval == "hour" else "%Y-%m-%d"
+    series = [
+        {
+            "name": status, "type": "bar", "stack": "persons",
+            "data": getattr(result, status), "itemStyle": {"color": colour},
+        }
+        for status, colour in LIFECYCLE_COLOURS.items()
+    ]  # fmt: skip
+    return _dump(
+        {
+            "tooltip": {"trigger": "axis"},
+            "legend": {"top": 0},
+            "grid": _GRID,
+            "xAxis": {"type": "category", "data": [b.strftime(fmt) for b in result.buckets]},
+            "yAxis": {"type": "value", "minInterval": 1},
+            "series": series,
         }
     )
 

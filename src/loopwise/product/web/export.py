@@ -11,15 +11,15 @@ from pydantic import BaseModel
 from loopwise.product.contracts import (
     FunnelPerson,
     FunnelPersons,
+    PersonList,
     PersonRow,
     PersonsPage,
-    RetentionPersons,
     TrendPerson,
     TrendPersons,
 )
 
 _ROWS: dict[type[BaseModel], type[BaseModel]] = {
-    TrendPersons: TrendPerson, FunnelPersons: FunnelPerson, RetentionPersons: PersonRow,
+    TrendPersons: TrendPerson, FunnelPersons: FunnelPerson, PersonList: PersonRow,
 }  # fmt: skip
 
 

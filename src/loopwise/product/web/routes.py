@@ -24,8 +24,8 @@ router = APIRouter(tags=["product analytics"])
 async def query_api(
     query: Query, project: ProjectDep, principal: Reader, warehouse: WarehouseDep
 ) -> Result:
-    """Answer a query object (see docs/query-api.md): ``trends``, ``funnels`` or
-    ``retention``."""
+    """Answer a query object (see docs/query-api.md): ``trends``, ``funnels``,
+    ``retention``, ``stickiness`` or ``lifecycle``."""
 
     def run() -> Result:
         return run_query(warehouse, project.id, query, project.timezone)
@@ -72,5 +72,6 @@ area = Area(
         NavItem("Trends", "/trends"),
         NavItem("Funnels", "/funnels"),
         NavItem("Retention", "/retention"),
+        NavItem("Engagement", "/engagement"),
     ),
 )
