@@ -7,6 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from pydantic import ValidationError
 
 from loopwise.ingest.contracts import CaptureEvent
 from loopwise.ingest.facade import capture
@@ -173,3 +174,38 @@ def test_drilling_into_a_number_lists_its_persons(store: Warehouse) -> None:
     assert who(query=by_plan, breakdown_value="pro", limit=1) == [("alice", 3)]
     with pytest.raises(ValueError, match="series 3 is not in the query"):
         TrendPersonsQuery.model_validate({"query": pageviews, "series": 3})
+
+
+def test_percentiles_of_a_numeric_property_interpolate_between_values(store: Warehouse) -> None:
+    median = {"event": "purchase", "math": "p50", "math_property": "amount"}
+    assert trends(store, series=[median], date_range=RANGE) == [(None, [0, 30, 7.5], 10)]
+    p90 = {**median, "math": "p90"}
+    # 3 March holds 10 and 5; the range 5, 10 and 30: 10 + 0.8 * (30 - 10) = 26.
+    assert trends(store, series=[p90], date_range=RANGE) == [(None, [0, 30, 9.5], 26)]
+
+
+def test_weekly_active_persons_count_the_seven_days_up_to_each_day(store: Warehouse) -> None:
+    weekly = {"math": "weekly_active"}
+    # dave's 28 February visit keeps him in every window; carol joins on 3 March.
+    assert trends(store, series=[weekly], date_range=RANGE) == [(None, [3, 3, 4], 4)]
+    refused = {"series": [weekly], "interval": "week", "date_range": RANGE}
+    with pytest.raises(ValidationError, match="counted per day"):
+        TrendsQuery.model_validate(refused)
+
+
+def test_a_formula_combines_series_by_letter(store: Warehouse) -> None:
+    series = [{"event": "$pageview"}, {"event": "purchase"}]
+    result = run_query(
+        store, P,
+        TrendsQuery.model_validate({"series": series, "date_range": RANGE, "formula": "A / B"}),
+        "UTC", now=NOW,
+    )  # fmt: skip
+    formula = [line for line in result.lines if line.formula]
+    assert len(formula) == 1
+    # 3, 1 and 0 pageviews over 0, 1 and 2 purchases; a division by zero reads 0.
+    assert formula[0].values == [0, 1, 0]
+    assert formula[0].total == 4 / 3
+    with pytest.raises(ValidationError, match="beyond B"):
+        TrendsQuery.model_validate({"series": series, "formula": "A / C"})
+    with pytest.raises(ValidationError, match="series letters"):
+        TrendsQuery.model_validate({"series": series, "formula": "__import__('os')"})

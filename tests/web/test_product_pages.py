@@ -179,3 +179,19 @@ def test_engagement_page_draws_lifecycle_and_stickiness_with_drill_downs(
     bad = client.get(f"/projects/{project.id}/engagement?days=0")
     assert bad.status_code == 422
     assert 'id="e-days"' in bad.text
+
+
+def test_trends_page_computes_a_formula_and_puts_its_error_next_to_the_field(
+    client: TestClient, context: AppContext
+) -> None:
+    project = create_project(context)
+    store_journeys(context, project.id)
+    sign_in(client, create_user(context, Role.VIEWER).email)
+    url = f"/projects/{project.id}/trends?event=activate&event_b=signup&days=7"
+    shown = client.get(f"{url}&formula=A%20/%20B%20*%20100")
+    assert shown.status_code == 200
+    assert "A / B * 100" in shown.text
+    assert ">60<" in shown.text  # 3 activations per 5 sign-ups over the week
+    refused = client.get(f"{url}&formula=A%20/%20C")
+    assert refused.status_code == 422
+    assert 'id="e-formula"' in refused.text

@@ -78,23 +78,30 @@ class PropertyFilter(_Strict):
         return self
 
 
+PROPERTY_MATHS = ("sum", "avg", "min", "max", "p50", "p90", "p95", "p99")
+FORMULA = re.compile(r"[A-J0-9.+\-*/() ]{1,200}")
+
+
 class TrendsSeries(_Strict):
     """One line of a trend: an event (or any event, ``event=None``), filters, and what to
     compute per interval."""
 
     event: Annotated[str | None, Field(max_length=200)] = None
     filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
-    math: Literal["total", "unique_persons", "sum", "avg", "min", "max"] = "total"
+    math: Literal[
+        "total", "unique_persons", "weekly_active", "monthly_active",
+        "sum", "avg", "min", "max", "p50", "p90", "p95", "p99",
+    ] = "total"  # fmt: skip
     math_property: Annotated[str | None, Field(max_length=200)] = None
     label: Annotated[str | None, Field(max_length=200)] = None
 
     @model_validator(mode="after")
     def _property_for_math(self) -> TrendsSeries:
-        needs = self.math in ("sum", "avg", "min", "max")
+        needs = self.math in PROPERTY_MATHS
         if needs and not self.math_property:
             raise ValueError(f"math {self.math} needs math_property")
         if not needs and self.math_property:
-            raise ValueError("math_property is only for sum, avg, min and max")
+            raise ValueError("math_property is only for sums, averages, extremes and percentiles")
         return self
 
 
@@ -115,6 +122,34 @@ class TrendsQuery(_Strict):
     breakdown: Breakdown | None = None
     # Also the period of the same length just before, as lines with period "previous".
     compare: bool = False
+    # Arithmetic over the series by letter (A is the first), e.g. "A / B * 100": added as
+    # lines of their own, per breakdown value.
+    formula: Annotated[str | None, Field(max_length=200)] = None
+
+    @model_validator(mode="after")
+    def _formula_fits(self) -> TrendsQuery:
+        if self.formula is None:
+            return self
+        if not FORMULA.fullmatch(self.formula):
+            raise ValueError("a formula uses series letters A to J, numbers, + - * / and ()")
+        letters = {c for c in self.formula if c.isalpha()}
+        last = chr(ord("A") + len(self.series) - 1)
+        if any(letter > last for letter in letters):
+            raise ValueError(f"the formula names a series beyond {last}")
+        try:
+            compile(self.formula, "formula", "eval")
+        except SyntaxError:
+            raise ValueError("the formula is not a valid expression") from None
+        return self
+
+    @model_validator(mode="after")
+    def _active_users_by_day(self) -> TrendsQuery:
+        rolling = [s.math for s in self.series if s.math in ("weekly_active", "monthly_active")]
+        if rolling and self.interval != "day":
+            raise ValueError(f"{rolling[0]} is counted per day: use interval day")
+        if rolling and self.breakdown is not None:
+            raise ValueError(f"{rolling[0]} cannot be broken down")
+        return self
 
     @model_validator(mode="after")
     def _hours_fit(self) -> TrendsQuery:
@@ -305,6 +340,8 @@ class TrendsLine(BaseModel):
     values: list[float]
     total: float
     period: Literal["current", "previous"] = "current"
+    # A line of the query's formula (``series`` is then -1).
+    formula: bool = False
 
 
 class TrendsResult(BaseModel):

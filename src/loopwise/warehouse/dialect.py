@@ -229,6 +229,15 @@ class Dialect(ABC):
     def int_div(self, expr: str, divisor: int) -> str:
         """Integer division of a non-negative 64-bit integer by a positive constant."""
 
+    @abstractmethod
+    def quantile(self, expr: str, level: float) -> str:
+        """The ``level`` quantile of ``expr``, interpolated linearly between the two
+        nearest values (R-7, as spreadsheets' PERCENTILE.INC)."""
+
+    @abstractmethod
+    def numbers(self, count: int) -> str:
+        """A FROM source: the 64-bit integers from 0 to count - 1 as column ``n``."""
+
     def materialized(self) -> str:
         """The keyword that makes a ``WITH name AS … (subquery)`` computed once when it
         is used several times (DuckDB may otherwise inline it; ClickHouse always
@@ -353,6 +362,12 @@ class DuckDBDialect(Dialect):
     def materialized(self) -> str:
         return "MATERIALIZED"
 
+    def quantile(self, expr: str, level: float) -> str:
+        return f"quantile_cont({expr}, {float(level)!r})"
+
+    def numbers(self, count: int) -> str:
+        return f"(SELECT CAST(range AS BIGINT) AS n FROM range({int(count)}))"
+
     def lookup(self, expr: str, keys_param: str, values_param: str) -> str:
         position = f"list_position({{{keys_param}}}, {expr})"
         return f"coalesce(list_extract({{{values_param}}}, {position}), {expr})"
@@ -430,6 +445,12 @@ class ClickHouseDialect(Dialect):
 
     def epoch_micros(self, column: str) -> str:
         return f"toUnixTimestamp64Micro({column})"
+
+    def quantile(self, expr: str, level: float) -> str:
+        return f"quantileExactInclusive({float(level)!r})({expr})"
+
+    def numbers(self, count: int) -> str:
+        return f"(SELECT toInt64(number) AS n FROM numbers({int(count)}))"
 
     def int_div(self, expr: str, divisor: int) -> str:
         return f"toInt64(intDiv({expr}, {int(divisor)}))"

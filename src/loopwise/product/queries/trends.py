@@ -10,9 +10,10 @@ events read 0 (for averages and extremes: 0 as well, so a line has a point per b
 
 from __future__ import annotations
 
+import ast
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loopwise.product.contracts import (
@@ -55,6 +56,8 @@ def run_trends(
         for line in lines:  # the previous period gets the same lines, zero or not
             shown[line.series].append(line.breakdown_value)
         lines += _lines(context, previous, "previous", slots=len(period.slots), shown=shown)
+    if query.formula is not None:
+        lines += formula_lines(query.formula, lines)
     return TrendsResult(
         timezone=zone,
         interval=query.interval,
@@ -100,14 +103,14 @@ def _lines(
             context.merged, period.slots,
         )  # fmt: skip
         per_bucket, rows = scope.rows(context.warehouse, context.top)
-        totals = {row["bv"]: float(row["value"] or 0) for row in rows}
+        totals = {row["bv"]: _number(row["value"]) for row in rows}
         if query.breakdown is not None and context.top is None:
             context.top = [str(v) for v in totals if v != OTHER]
         values: dict[str | None, list[float]] = defaultdict(lambda: [0.0] * count)
         for row in per_bucket:
             slot = int(row["bucket"])
             if 0 <= slot < count:
-                values[row["bv"]][slot] = float(row["value"] or 0)
+                values[row["bv"]][slot] = _number(row["value"])
         name = series.label or series.event or "All events"
         order: list[str | None] = sorted(totals, key=lambda v: (v == OTHER, -totals[v], v or ""))
         if shown is not None:
@@ -169,7 +172,7 @@ class _Scope:
         return f"CAST({_AGGREGATES[series.math]}({number}) AS DOUBLE)"
 
     def source(self) -> str:
-        persons = self.series.math == "unique_persons"
+        persons = self.series.math in ("unique_persons", *ROLLING)
         return self.d.events_with_persons(self.where, merged=self.merged and persons)
 
     def top_values(self, warehouse: Warehouse, limit: int) -> list[str]:
@@ -224,6 +227,8 @@ class _Scope:
     def _base(self) -> tuple[str, str]:
         """The compact base per bucket and value, and the metric that aggregates it."""
         d, math = self.d, self.series.math
+        if math in ROLLING:
+            return self._rolling(ROLLING[math])
         interval = self.query.interval
         bucket = bucket_index(d, "timestamp", interval, self.zone, self.slots, self.params, "bx")
         keys = f"{bucket} AS bucket, {self.breakdown} AS bv"
@@ -234,6 +239,9 @@ class _Scope:
             base = f"SELECT {keys}, {d.count_rows()} AS n FROM {source} GROUP BY bucket, bv"
             return base, "CAST(sum(n) AS DOUBLE)"
         number = d.json_number("properties", "mp")
+        if math in PERCENTILES:
+            base = f"SELECT {keys}, {number} AS x FROM {source} WHERE {number} IS NOT NULL"
+            return base, f"CAST({d.quantile('x', PERCENTILES[math])} AS DOUBLE)"
         base = f"""
             SELECT {keys}, sum({number}) AS s, {d.count_rows(f"{number} IS NOT NULL")} AS c,
                    min({number}) AS lo, max({number}) AS hi
@@ -244,6 +252,89 @@ class _Scope:
             "max": "max(hi)",
         }[math]  # fmt: skip
         return base, f"CAST({metric} AS DOUBLE)"
+
+    def _rolling(self, days: int) -> tuple[str, str]:
+        """Persons active in the ``days`` days up to each day: every (person, day) of
+        activity counts for that day and the ``days - 1`` after it."""
+        d = self.d
+        earlier = self.slots[0] - timedelta(days=days - 1)
+        slots = buckets(earlier, self.slots[-1] + timedelta(days=1), "day", self.zone)
+        self.params["start"] = slots[0]
+        day = bucket_index(d, "timestamp", "day", self.zone, slots, self.params, "rd")
+        shift = len(slots) - len(self.slots)
+        active = f"SELECT DISTINCT {day} AS day, person_id FROM {self.source()} AS ev"
+        base = f"""
+            SELECT a.day + o.n - {shift} AS bucket, '' AS bv, a.person_id AS person_id
+            FROM ({active}) AS a CROSS JOIN {d.numbers(days)} AS o
+            WHERE a.day + o.n - {shift} >= 0 AND a.day + o.n - {shift} < {len(self.slots)}
+        """
+        return base, d.count_distinct("person_id")
+
+
+ROLLING = {"weekly_active": 7, "monthly_active": 30}
+
+
+def _number(value: Any) -> float:
+    """A metric as shown: 0 for none, rounded to 9 decimals so that the engines' float
+    arithmetic (summation and interpolation order) gives the same figure."""
+    return round(float(value or 0), 9)
+
+
+PERCENTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
+
+
+def formula_lines(formula: str, lines: list[TrendsLine]) -> list[TrendsLine]:
+    """The formula over the series' lines, per period and breakdown value (a value
+    missing from a series reads 0; a division by zero gives 0)."""
+    tree = ast.parse(formula, mode="eval").body
+    found: list[TrendsLine] = []
+    keys = dict.fromkeys((line.period, line.breakdown_value) for line in lines if not line.formula)
+    for period, value in keys:
+        mine = {
+            chr(ord("A") + line.series): line
+            for line in lines
+            if line.period == period and line.breakdown_value == value and not line.formula
+        }
+        width = max(len(line.values) for line in mine.values())
+        series = {k: v.values for k, v in mine.items()}
+        values = [
+            _evaluate(tree, {k: v[i] if i < len(v) else 0.0 for k, v in series.items()})
+            for i in range(width)
+        ]
+        total = _evaluate(tree, {k: v.total for k, v in mine.items()})
+        found.append(
+            TrendsLine(
+                series=-1,
+                label=formula,
+                breakdown_value=value,
+                values=values,
+                total=total,
+                period=period,
+                formula=True,
+            )
+        )
+    return found
+
+
+def _evaluate(node: ast.expr, names: dict[str, float]) -> float:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return float(node.value)
+    if isinstance(node, ast.Name):
+        return names.get(node.id, 0.0)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        inner = _evaluate(node.operand, names)
+        return -inner if isinstance(node.op, ast.USub) else inner
+    if isinstance(node, ast.BinOp):
+        left, right = _evaluate(node.left, names), _evaluate(node.right, names)
+        if isinstance(node.op, ast.Add):
+            return left + right
+        if isinstance(node.op, ast.Sub):
+            return left - right
+        if isinstance(node.op, ast.Mult):
+            return left * right
+        if isinstance(node.op, ast.Div):
+            return left / right if right else 0.0
+    raise ValueError("the formula is not plain arithmetic")
 
 
 def trend_persons(

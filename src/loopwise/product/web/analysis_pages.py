@@ -35,10 +35,16 @@ PERSONS = TypeAdapter(PersonsQuery)
 MATHS = {
     "total": "Events",
     "unique_persons": "Unique persons",
+    "weekly_active": "Weekly active persons (per day)",
+    "monthly_active": "Monthly active persons (per day)",
     "sum": "Sum of a property",
     "avg": "Average of a property",
     "min": "Smallest value of a property",
     "max": "Largest value of a property",
+    "p50": "Median of a property",
+    "p90": "90th percentile of a property",
+    "p95": "95th percentile of a property",
+    "p99": "99th percentile of a property",
 }
 
 

@@ -9,7 +9,10 @@ from starlette.datastructures import QueryParams
 
 from loopwise.product.contracts import FunnelQuery, RetentionQuery, TrendsQuery
 
-TREND_FIELDS = ("event", "math", "math_property", "interval", "days", "breakdown", "compare")
+TREND_FIELDS = (
+    "event", "math", "math_property", "interval", "days", "breakdown", "compare", "event_b",
+    "formula",
+)  # fmt: skip
 FUNNEL_FIELDS = ("days", "window", "window_unit", "order", "breakdown", "attribution", "exclude")
 RETENTION_FIELDS = (
     "start", "returning", "period", "periods", "cohorting", "criterion", "breakdown",
@@ -32,6 +35,10 @@ def trends_query(form: dict[str, str]) -> TrendsQuery:
         "interval": form.get("interval") or "day",
         "date_range": {"last_days": form.get("days") or 30},
     }
+    if form.get("event_b"):  # a second series, measured the same way
+        query["series"].append({**series, "event": form["event_b"]})
+    if form.get("formula"):
+        query["formula"] = form["formula"]
     if form.get("breakdown"):
         query["breakdown"] = {"property": form["breakdown"], "limit": 8}
     query["compare"] = form.get("compare") == "on"
@@ -83,13 +90,22 @@ def retention_query(form: dict[str, str]) -> RetentionQuery:
 _FALLBACK = {"date_range": "days", "last_days": "days", "value": "window", "unit": "window"}
 
 
+# Errors about the whole query, told apart by what they mention.
+_MENTIONS = {"formula": "formula", "counted per day": "interval", "broken down": "breakdown",
+             "hourly": "interval", "window": "window", "exclusion": "exclude"}  # fmt: skip
+
+
 def errors(exc: ValidationError, fields: tuple[str, ...], default: str) -> dict[str, str]:
     """Validation errors keyed by the form field they belong to."""
     found: dict[str, str] = {}
     for error in exc.errors():
         where = [str(part) for part in error["loc"]]
+        message = str(error["msg"]).removeprefix("Value error, ")
         field = next((f for f in reversed(where) if f in fields), None)
         if field is None:
-            field = next((_FALLBACK[w] for w in where if w in _FALLBACK), default)
-        found.setdefault(field, str(error["msg"]).removeprefix("Value error, "))
+            field = next((_FALLBACK[w] for w in where if w in _FALLBACK), None)
+        if field is None:
+            mentioned = (f for text, f in _MENTIONS.items() if text in message and f in fields)
+            field = next(mentioned, default)
+        found.setdefault(field, message)
     return found
