@@ -86,8 +86,7 @@ def copy_to_chdb(source: Path, target: str) -> Warehouse:
     store.migrate()
     have = store.query("SELECT toInt64(count()) AS n FROM events").table.column("n")[0].as_py()
     con = duckdb.connect(str(source), read_only=True)
-    total = con.sql("SELECT count(*) FROM events").fetchone()
-    assert total is not None
+    total = con.sql("SELECT count(*) FROM events").fetchall()[0]
     if have == total[0]:
         con.close()
         return store

@@ -51,6 +51,8 @@ def test_demo_instance_pages_render_without_errors(
         ),
         f"/projects/{project.id}/retention?start=signed_up&breakdown=plan": "Retention",
         f"/projects/{project.id}/engagement?interval=week&days=60": "Engagement",
+        f"/projects/{project.id}/paths?event=signed_up&days=30": "Paths",
+        f"/projects/{project.id}/paths?steps=pages&days=7": "Paths",
         "/projects": "Projects",
         "/people": "People & roles",
         "/audit": "Audit log",

@@ -195,3 +195,21 @@ def test_trends_page_computes_a_formula_and_puts_its_error_next_to_the_field(
     refused = client.get(f"{url}&formula=A%20/%20C")
     assert refused.status_code == 422
     assert 'id="e-formula"' in refused.text
+
+
+def test_paths_page_draws_a_sankey_and_drills_into_a_step(
+    client: TestClient, context: AppContext
+) -> None:
+    project = create_project(context)
+    store_journeys(context, project.id)
+    sign_in(client, create_user(context, Role.VIEWER).email)
+    page = client.get(f"/projects/{project.id}/paths?event=signup&days=7")
+    assert page.status_code == 200
+    assert "sankey" in page.text
+    link = re.search(r'href="([^"]*step=1&amp;name=activate)"', page.text)
+    assert link is not None
+    persons = client.get(link.group(1).replace("&amp;", "&"))
+    assert sorted(re.findall(r"<td>(u\d)</td>", persons.text)) == ["u0", "u1", "u2"]
+    refused = client.get(f"/projects/{project.id}/paths?direction=before")
+    assert refused.status_code == 422
+    assert "need the event" in refused.text

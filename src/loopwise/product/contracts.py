@@ -326,9 +326,33 @@ class LifecycleQuery(_Strict):
         return self
 
 
+class PathsQuery(_Strict):
+    """The most common ways persons go on after an event (or come to one): each person's
+    sequence from their first ``event`` in the range, to ``depth`` steps."""
+
+    kind: Literal["paths"] = "paths"
+    # The event paths start from (direction "after") or lead to ("before"); None: each
+    # person's first event in the range.
+    event: Annotated[str | None, Field(max_length=200)] = None
+    direction: Literal["after", "before"] = "after"
+    # What a step is: the event's name, or for $pageview events the page ($pathname).
+    steps: Literal["events", "pages"] = "events"
+    depth: Annotated[int, Field(ge=2, le=10)] = 5
+    # Steps per position kept by persons; the rest are grouped as "$other".
+    limit: Annotated[int, Field(ge=2, le=30)] = 8
+    date_range: DateRange = DateRange()
+    filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
+
+    @model_validator(mode="after")
+    def _before_needs_event(self) -> PathsQuery:
+        if self.direction == "before" and self.event is None:
+            raise ValueError("paths before need the event they lead to")
+        return self
+
+
 # Every kind of question; the API takes any of them, told apart by ``kind``.
 Query = Annotated[
-    TrendsQuery | FunnelQuery | RetentionQuery | StickinessQuery | LifecycleQuery,
+    TrendsQuery | FunnelQuery | RetentionQuery | StickinessQuery | LifecycleQuery | PathsQuery,
     Field(discriminator="kind"),
 ]
 
@@ -508,8 +532,36 @@ class LifecycleResult(BaseModel):
     query: dict[str, Any]
 
 
+class PathNode(BaseModel):
+    step: int  # 0: the starting (or, before, the final) event
+    name: str
+    persons: int
+    # Persons whose path ends here (no later step within the depth).
+    ended: int
+
+
+class PathLink(BaseModel):
+    step: int  # from node ``step`` to ``step + 1``
+    source: str
+    target: str
+    persons: int
+
+
+class PathsResult(BaseModel):
+    kind: Literal["paths"] = "paths"
+    timezone: str
+    nodes: list[PathNode]
+    links: list[PathLink]
+    query: dict[str, Any]
+
+
 Result = Annotated[
-    TrendsResult | FunnelResult | RetentionResult | StickinessResult | LifecycleResult,
+    TrendsResult
+    | FunnelResult
+    | RetentionResult
+    | StickinessResult
+    | LifecycleResult
+    | PathsResult,
     Field(discriminator="kind"),
 ]
 
@@ -563,6 +615,16 @@ class LifecyclePersonsQuery(_Strict):
     offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
 
 
+class PathPersonsQuery(_Strict):
+    """The persons whose path passed through ``name`` at ``step``."""
+
+    query: PathsQuery
+    step: Annotated[int, Field(ge=0, le=9)] = 0
+    name: Annotated[str, Field(max_length=1000)]
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+
+
 class PersonRow(BaseModel):
     person_id: str
     distinct_id: str  # the one the person used last in the query's time span
@@ -574,7 +636,7 @@ class PersonList(BaseModel):
     has_more: bool
 
 
-_DRILLABLE = ("trends", "funnels", "retention", "stickiness", "lifecycle")
+_DRILLABLE = ("trends", "funnels", "retention", "stickiness", "lifecycle", "paths")
 
 
 def _kind_of_inner_query(value: Any) -> str:
@@ -589,7 +651,8 @@ PersonsQuery = Annotated[
     | Annotated[FunnelPersonsQuery, Tag("funnels")]
     | Annotated[RetentionPersonsQuery, Tag("retention")]
     | Annotated[StickinessPersonsQuery, Tag("stickiness")]
-    | Annotated[LifecyclePersonsQuery, Tag("lifecycle")],
+    | Annotated[LifecyclePersonsQuery, Tag("lifecycle")]
+    | Annotated[PathPersonsQuery, Tag("paths")],
     Discriminator(_kind_of_inner_query),
 ]
 PersonsPage = TrendPersons | FunnelPersons | PersonList

@@ -31,6 +31,7 @@ CHARTS: dict[str, tuple[str, ...]] = {
     "retention": ("heatmap", "table"),
     "stickiness": ("bar", "table"),
     "lifecycle": ("bar", "table"),
+    "paths": ("sankey", "table"),
 }
 MAX_TILES = 40
 

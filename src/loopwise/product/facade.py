@@ -7,6 +7,7 @@ from datetime import datetime
 from loopwise.product.contracts import (
     FunnelPersonsQuery,
     LifecyclePersonsQuery,
+    PathPersonsQuery,
     PersonsPage,
     PersonsQuery,
     Query,
@@ -18,6 +19,7 @@ from loopwise.product.queries import RUNNERS
 from loopwise.product.queries.events import top_event_names
 from loopwise.product.queries.funnels import funnel_persons
 from loopwise.product.queries.lifecycle import lifecycle_persons
+from loopwise.product.queries.paths import path_persons
 from loopwise.product.queries.retention import retention_persons
 from loopwise.product.queries.stickiness import stickiness_persons
 from loopwise.product.queries.trends import trend_persons
@@ -64,4 +66,6 @@ def persons_in(
         return stickiness_persons(warehouse, project_id, request, timezone, now=now)
     if isinstance(request, LifecyclePersonsQuery):
         return lifecycle_persons(warehouse, project_id, request, timezone, now=now)
+    if isinstance(request, PathPersonsQuery):
+        return path_persons(warehouse, project_id, request, timezone, now=now)
     return trend_persons(warehouse, project_id, request, timezone, now=now)

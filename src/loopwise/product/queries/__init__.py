@@ -7,6 +7,7 @@ from typing import Any
 
 from loopwise.product.queries.funnels import run_funnels
 from loopwise.product.queries.lifecycle import run_lifecycle
+from loopwise.product.queries.paths import run_paths
 from loopwise.product.queries.retention import run_retention
 from loopwise.product.queries.stickiness import run_stickiness
 from loopwise.product.queries.trends import run_trends
@@ -17,4 +18,5 @@ RUNNERS: dict[str, Callable[..., Any]] = {
     "retention": run_retention,
     "stickiness": run_stickiness,
     "lifecycle": run_lifecycle,
+    "paths": run_paths,
 }

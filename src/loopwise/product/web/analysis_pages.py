@@ -17,6 +17,8 @@ from loopwise.product.contracts import (
     FunnelResult,
     LifecycleQuery,
     LifecycleResult,
+    PathsQuery,
+    PathsResult,
     PersonsQuery,
     Query,
     StickinessQuery,
@@ -99,6 +101,8 @@ def result_context(result: Any, chart: str = "") -> dict[str, Any]:
     values: dict[str, Any] = {"result": result, "duration": charts.duration, "heat": charts.heat}
     if isinstance(result, TrendsResult):
         values["chart"] = charts.trend_chart(result, chart or "line")
+    elif isinstance(result, PathsResult):
+        values["chart"] = charts.sankey_chart(result)
     elif isinstance(result, StickinessResult):
         values["chart"] = charts.stickiness_chart(result)
     elif isinstance(result, LifecycleResult):
@@ -187,6 +191,35 @@ async def retention_page(
     return render(request, "product/retention.html", values, 422 if values["errors"] else 200)
 
 
+PATH_FIELDS = ("event", "direction", "steps", "depth", "days")
+
+
+@router.get("/projects/{project_id}/paths", response_class=HTMLResponse, include_in_schema=False)
+async def paths_page(
+    request: Request,
+    project: ProjectDep,
+    principal: Reader,
+    warehouse: WarehouseDep,
+    db: DbDep,
+) -> Response:
+    form = forms.read(request.query_params, PATH_FIELDS)
+    values: dict[str, Any] = {"project": project, "form": form, "errors": {}}
+    raw = {
+        "event": form["event"] or None, "direction": form["direction"] or "after",
+        "steps": form["steps"] or "events", "depth": form["depth"] or 5,
+        "date_range": {"last_days": form["days"] or 7},
+    }  # fmt: skip
+    try:
+        query = PathsQuery.model_validate(raw)
+    except ValidationError as exc:
+        values["errors"] = forms.errors(exc, PATH_FIELDS, "event")
+    else:
+        answer = await to_thread.run_sync(run_query, warehouse, project.id, query, project.timezone)
+        values.update(_shown(query, answer))
+    values.update(await _page_extras(db, warehouse, project.id))
+    return render(request, "product/paths.html", values, 422 if values["errors"] else 200)
+
+
 ENGAGEMENT_FIELDS = ("event", "days", "interval")
 
 
@@ -239,6 +272,8 @@ def persons_request(params: Any) -> Any:
             body.update(cohort=params.get("cohort"), period_offset=int(params.get("offset", 0)))
         elif kind == "stickiness":
             body["intervals"] = int(params.get("intervals", 1))
+        elif kind == "paths":
+            body.update(step=int(params.get("step", 0)), name=params.get("name", ""))
         elif kind == "lifecycle":
             body.update(bucket=params.get("bucket"), status=params.get("status"))
         else:

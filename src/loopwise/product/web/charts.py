@@ -9,6 +9,7 @@ from loopwise.product.contracts import (
     FunnelGroup,
     FunnelResult,
     LifecycleResult,
+    PathsResult,
     StickinessResult,
     TrendsResult,
 )
@@ -140,6 +141,37 @@ def lifecycle_chart(result: LifecycleResult) -> str:
             "series": series,
         }
     )
+
+
+def sankey_chart(result: PathsResult) -> str:
+    """Steps left to right; for paths *before* an event, the event is on the right."""
+    before = result.query.get("direction") == "before"
+    depth = max((n.step for n in result.nodes), default=0)
+
+    def label(step: int, name: str) -> str:
+        return f"{(depth - step if before else step) + 1}. {name}"
+
+    nodes = [{"name": label(n.step, n.name)} for n in result.nodes]
+    links = []
+    for link in result.links:
+        source, target = label(link.step, link.source), label(link.step + 1, link.target)
+        if before:
+            source, target = target, source
+        links.append({"source": source, "target": target, "value": link.persons})
+    return _dump(
+        {
+            "color": PALETTE,
+            "tooltip": {"trigger": "item"},
+            "series": [
+                {
+                    "type": "sankey", "data": nodes, "links": links, "nodeAlign": "left",
+                    "emphasis": {"focus": "adjacency"}, "left": 8, "right": 140,
+                    "lineStyle": {"color": "gradient", "opacity": 0.35},
+                    "label": {"fontSize": 11},
+                }
+            ],
+        }
+    )  # fmt: skip
 
 
 def duration(seconds: float | None) -> str:

@@ -25,7 +25,7 @@ async def query_api(
     query: Query, project: ProjectDep, principal: Reader, warehouse: WarehouseDep
 ) -> Result:
     """Answer a query object (see docs/query-api.md): ``trends``, ``funnels``,
-    ``retention``, ``stickiness`` or ``lifecycle``."""
+    ``retention``, ``stickiness``, ``lifecycle`` or ``paths``."""
 
     def run() -> Result:
         return run_query(warehouse, project.id, query, project.timezone)
@@ -72,6 +72,7 @@ area = Area(
         NavItem("Trends", "/trends"),
         NavItem("Funnels", "/funnels"),
         NavItem("Retention", "/retention"),
+        NavItem("Paths", "/paths"),
         NavItem("Engagement", "/engagement"),
     ),
 )
