@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from loopwise.core.roles import Role
 from loopwise.ingest.contracts import CaptureEvent
 from loopwise.ingest.facade import capture
+from loopwise.ingest.ids import person_id_for
 from loopwise.web.context import AppContext
 from tests.factories import bearer, create_project, create_token, create_user, sign_in
 
@@ -213,3 +214,32 @@ def test_paths_page_draws_a_sankey_and_drills_into_a_step(
     refused = client.get(f"/projects/{project.id}/paths?direction=before")
     assert refused.status_code == 422
     assert "need the event" in refused.text
+
+
+def test_features_are_defined_on_their_page_and_reported(
+    client: TestClient, context: AppContext
+) -> None:
+    project = create_project(context)
+    store_journeys(context, project.id)
+    csrf = sign_in(client, create_user(context, Role.ANALYST).email)
+    empty = client.get(f"/projects/{project.id}/features")
+    assert "No features defined yet" in empty.text
+    bad = {"csrf_token": csrf, "name": "Activation", "events": " , "}
+    refused = client.post(f"/projects/{project.id}/features", data=bad)
+    assert refused.status_code == 422
+    assert 'id="e-events"' in refused.text
+    form = {**bad, "events": "activate", "start_event": "activate", "completion_event": "pay",
+            "is_core": "on"}  # fmt: skip
+    made = client.post(f"/projects/{project.id}/features", data=form, follow_redirects=False)
+    assert made.status_code == 303
+    report = client.get(made.headers["location"])
+    assert report.status_code == 200
+    assert "60%" in report.text  # 3 of 5 active persons activated
+    assert "3 of 5 active persons" in report.text
+    assert client.get(made.headers["location"] + "?days=abc").status_code == 422
+    api = client.get(f"/api/projects/{project.id}/features", headers={"X-CSRF-Token": csrf})
+    assert [f["name"] for f in api.json()] == ["Activation"]
+    person = client.get(
+        f"/api/projects/{project.id}/persons/{person_id_for(project.id, 'u0')}/core-features"
+    ).json()
+    assert (person["adopted"], person["total"]) == (["Activation"], 1)

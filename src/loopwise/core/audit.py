@@ -38,6 +38,9 @@ ACTIONS = (
     "dashboard.created",
     "dashboard.changed",
     "dashboard.deleted",
+    "feature.created",
+    "feature.changed",
+    "feature.deleted",
     "data.exported",
     "data.deleted",
 )

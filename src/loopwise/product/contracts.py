@@ -656,3 +656,83 @@ PersonsQuery = Annotated[
     Discriminator(_kind_of_inner_query),
 ]
 PersonsPage = TrendPersons | FunnelPersons | PersonList
+
+
+# --- features -------------------------------------------------------------------------------
+
+
+class FeatureIn(_Strict):
+    """A feature's definition as a project writes it."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    events: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=200)]],
+        Field(min_length=1, max_length=20),
+    ]
+    start_event: Annotated[str | None, Field(max_length=200)] = None
+    completion_event: Annotated[str | None, Field(max_length=200)] = None
+    is_core: bool = False
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> FeatureIn:
+        if (self.start_event is None) != (self.completion_event is None):
+            raise ValueError("give both start_event and completion_event, or neither")
+        return self
+
+
+class FeatureInfo(FeatureIn):
+    id: int
+
+
+class AdoptionPoint(BaseModel):
+    start: datetime  # the UTC start of the period
+    active: int  # persons active in the period (any event)
+    adopters: int  # of them, persons who used the feature
+    rate: float
+
+
+class ShareRow(BaseModel):
+    """Adoption within one group: a plan, or a sign-up month."""
+
+    group: str
+    persons: int
+    adopters: int
+    rate: float
+
+
+class RetentionCurve(BaseModel):
+    label: str
+    persons: int
+    # Share of ``persons`` active in week 0, 1, 2, … (week 0 is 1.0 by definition).
+    shares: list[float | None]
+
+
+class FeatureReport(BaseModel):
+    feature: FeatureInfo
+    timezone: str
+    interval: Interval
+    adoption: list[AdoptionPoint]
+    # Over the whole range.
+    active: int
+    adopters: int
+    rate: float
+    median_days_to_first_use: float | None  # from the person's first event ever
+    uses_per_adopter: float | None
+    median_uses_per_adopter: float | None
+    completion_rate: float | None  # start → completion within 7 days
+    median_seconds_to_complete: float | None
+    by_plan: list[ShareRow]
+    by_signup_month: list[ShareRow]
+    retention: list[RetentionCurve]  # adopters vs non-adopters, weekly
+
+
+class CoreAdoption(BaseModel):
+    """Which of the project's core features a person has used ("3 of 10")."""
+
+    person_id: str
+    adopted: list[str]
+    not_adopted: list[str]
+
+    @property
+    def total(self) -> int:
+        return len(self.adopted) + len(self.not_adopted)

@@ -15,6 +15,7 @@ from loopwise.product.contracts import (
     RetentionPersonsQuery,
     StickinessPersonsQuery,
 )
+from loopwise.product.features import core_features_of
 from loopwise.product.queries import RUNNERS
 from loopwise.product.queries.events import top_event_names
 from loopwise.product.queries.funnels import funnel_persons
@@ -25,7 +26,9 @@ from loopwise.product.queries.stickiness import stickiness_persons
 from loopwise.product.queries.trends import trend_persons
 from loopwise.warehouse import Warehouse
 
-__all__ = ["event_names", "persons_in", "run_query"]
+# core_features_of(session, warehouse, project_id, person_id) -> CoreAdoption: which of the
+# project's core features a person has used ("3 of 10"), for the user 360 and health scores.
+__all__ = ["core_features_of", "event_names", "persons_in", "run_query"]
 
 
 def run_query(

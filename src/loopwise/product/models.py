@@ -80,3 +80,20 @@ class ProductState(Base):
         ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
     )
     default_dashboard_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Feature(Base):
+    """A product feature as the project defines it: the events that mean "used it",
+    optional start and completion events, and whether it is a core feature."""
+
+    __tablename__ = "features"
+    __table_args__ = (Index("ix_features_project_id", "project_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    start_event: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    completion_event: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    is_core: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

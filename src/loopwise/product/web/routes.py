@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from loopwise.core.errors import InvalidInput
 from loopwise.product.contracts import PersonsPage, PersonsQuery, Query, Result
 from loopwise.product.facade import persons_in, run_query
-from loopwise.product.web import analysis_pages, dashboard_pages
+from loopwise.product.web import analysis_pages, dashboard_pages, feature_pages
 from loopwise.product.web.export import persons_csv
 from loopwise.web.area import Area, NavItem
 from loopwise.web.deps import ProjectDep, Reader, WarehouseDep
@@ -62,6 +62,7 @@ async def query_persons_api(
 
 router.include_router(analysis_pages.router)
 router.include_router(dashboard_pages.router)
+router.include_router(feature_pages.router)
 
 area = Area(
     name="product",
@@ -74,5 +75,6 @@ area = Area(
         NavItem("Retention", "/retention"),
         NavItem("Paths", "/paths"),
         NavItem("Engagement", "/engagement"),
+        NavItem("Features", "/features"),
     ),
 )

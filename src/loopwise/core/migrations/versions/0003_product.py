@@ -1,4 +1,5 @@
-"""Product analytics tables: insights, dashboards, tiles, cached results, product state.
+"""Product analytics tables: insights, dashboards, tiles, cached results, product state,
+features.
 
 Revision ID: 0003
 Revises: 0002
@@ -82,8 +83,24 @@ def upgrade() -> None:
         _fk("product_state", "project_id", "projects"),
         sa.PrimaryKeyConstraint("project_id", name=op.f("pk_product_state")),
     )
+    op.create_table(
+        "features",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("events", sa.JSON(), nullable=False),
+        sa.Column("start_event", sa.String(length=200), nullable=True),
+        sa.Column("completion_event", sa.String(length=200), nullable=True),
+        sa.Column("is_core", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        _fk("features", "project_id", "projects"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_features")),
+    )
+    op.create_index("ix_features_project_id", "features", ["project_id"])
 
 
 def downgrade() -> None:
-    for table in ("product_state", "query_results", "dashboard_tiles", "dashboards", "insights"):
+    tables = ("features", "product_state", "query_results", "dashboard_tiles", "dashboards",
+              "insights")  # fmt: skip
+    for table in tables:
         op.drop_table(table)
