@@ -54,6 +54,7 @@ def test_demo_instance_pages_render_without_errors(
         f"/projects/{project.id}/paths?event=signed_up&days=30": "Paths",
         f"/projects/{project.id}/paths?steps=pages&days=7": "Paths",
         f"/projects/{project.id}/features": "Features",
+        f"/projects/{project.id}/cohorts": "Cohorts",
         "/projects": "Projects",
         "/people": "People & roles",
         "/audit": "Audit log",

@@ -243,3 +243,41 @@ def test_features_are_defined_on_their_page_and_reported(
         f"/api/projects/{project.id}/persons/{person_id_for(project.id, 'u0')}/core-features"
     ).json()
     assert (person["adopted"], person["total"]) == (["Activation"], 1)
+
+
+def test_cohorts_from_criteria_and_uploads_filter_the_analysis_pages(
+    client: TestClient, context: AppContext
+) -> None:
+    project = create_project(context)
+    store_journeys(context, project.id)
+    csrf = sign_in(client, create_user(context, Role.ANALYST).email)
+    url = f"/projects/{project.id}/cohorts"
+    assert "No cohorts yet" in client.get(url).text
+    criteria = {"csrf_token": csrf, "name": "Activated", "type0": "did_event",
+                "value0": "activate", "times0": "1", "days0": "7"}  # fmt: skip
+    made = client.post(url, data=criteria, follow_redirects=False)
+    assert made.status_code == 303, made.text
+    page = client.get(made.headers["location"])
+    assert "3 persons now" in page.text
+    cohort_id = made.headers["location"].rsplit("/", 1)[1]
+    trend = client.get(
+        f"/projects/{project.id}/trends?event=signup&math=unique_persons&days=7&cohort={cohort_id}"
+    )
+    assert trend.status_code == 200
+    assert 'class="num">3<' in trend.text  # 5 signed up; 3 of them are in the cohort
+
+    upload = client.post(
+        url,
+        data={"csrf_token": csrf, "name": "Pilot users"},
+        files={"file": ("ids.csv", b"u0\nu4\nstranger\n", "text/csv")},
+        follow_redirects=False,
+    )
+    assert upload.status_code == 303
+    assert "2 persons now" in client.get(upload.headers["location"]).text
+    empty = client.post(url, data={"csrf_token": csrf, "name": "Nobody"})
+    assert empty.status_code == 422
+    assert 'id="e-value0"' in empty.text
+    missing = client.post(f"/api/projects/{project.id}/query", headers={"X-CSRF-Token": csrf},
+                          json={**FUNNEL, "cohort": {"id": 999}})  # fmt: skip
+    assert missing.status_code == 422
+    assert "no cohort 999" in missing.text

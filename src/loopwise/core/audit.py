@@ -41,6 +41,9 @@ ACTIONS = (
     "feature.created",
     "feature.changed",
     "feature.deleted",
+    "cohort.created",
+    "cohort.changed",
+    "cohort.deleted",
     "data.exported",
     "data.deleted",
 )

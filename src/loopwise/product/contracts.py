@@ -78,6 +78,61 @@ class PropertyFilter(_Strict):
         return self
 
 
+MAX_STATIC_MEMBERS = 100_000
+
+
+class CohortCriterion(_Strict):
+    """One condition a person meets as of now: did ``event`` at least ``min_times`` times
+    in the last ``days`` days; did not do it in the last ``days`` days (persons seen
+    before, only); or their latest value of a property matches ``property``."""
+
+    type: Literal["did_event", "did_not_event", "property"]
+    event: Annotated[str | None, Field(max_length=200)] = None
+    min_times: Annotated[int, Field(ge=1, le=100_000)] = 1
+    days: Annotated[int, Field(ge=1, le=MAX_DAYS)] = 30
+    property: PropertyFilter | None = None
+
+    @model_validator(mode="after")
+    def _parts_fit(self) -> CohortCriterion:
+        if self.type == "property":
+            if self.property is None or self.event is not None:
+                raise ValueError("a property criterion takes property (and no event)")
+        elif self.event is None or self.property is not None:
+            raise ValueError(f"{self.type} takes an event (and no property)")
+        return self
+
+
+class CohortDefinition(_Strict):
+    """Who is in a cohort: persons meeting every criterion (dynamic), or a fixed list
+    of person ids (static)."""
+
+    criteria: Annotated[list[CohortCriterion], Field(max_length=10)] = []
+    person_ids: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=64)]],
+        Field(max_length=MAX_STATIC_MEMBERS),
+    ] = []
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> CohortDefinition:
+        if bool(self.criteria) == bool(self.person_ids):
+            raise ValueError("a cohort has criteria (dynamic) or person_ids (static), not both")
+        return self
+
+
+class CohortFilter(_Strict):
+    """Only persons in a cohort: a saved one by ``id`` (the API fills in its
+    definition), or a definition given inline."""
+
+    id: int | None = None
+    definition: CohortDefinition | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> CohortFilter:
+        if self.id is None and self.definition is None:
+            raise ValueError("name a cohort by id or give its definition")
+        return self
+
+
 PROPERTY_MATHS = ("sum", "avg", "min", "max", "p50", "p90", "p95", "p99")
 FORMULA = re.compile(r"[A-J0-9.+\-*/() ]{1,200}")
 
@@ -119,6 +174,8 @@ class TrendsQuery(_Strict):
     date_range: DateRange = DateRange()
     interval: Interval = "day"
     filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
+    # Only persons in this cohort.
+    cohort: CohortFilter | None = None
     breakdown: Breakdown | None = None
     # Also the period of the same length just before, as lines with period "previous".
     compare: bool = False
@@ -231,6 +288,8 @@ class FunnelQuery(_Strict):
     window: ConversionWindow = ConversionWindow()
     exclusions: Annotated[list[FunnelExclusion], Field(max_length=5)] = []
     filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
+    # Only persons in this cohort.
+    cohort: CohortFilter | None = None
     breakdown: FunnelBreakdown | None = None
 
     @model_validator(mode="after")
@@ -277,6 +336,8 @@ class RetentionQuery(_Strict):
     # on: returned in exactly that period; on_or_after: in that period or any later one.
     criterion: Literal["on", "on_or_after"] = "on"
     filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
+    # Only persons in this cohort.
+    cohort: CohortFilter | None = None
     breakdown: Breakdown | None = None
 
     @model_validator(mode="after")
@@ -303,6 +364,8 @@ class StickinessQuery(_Strict):
     date_range: DateRange = DateRange(last_days=30)
     interval: Literal["day", "week", "month"] = "day"
     filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
+    # Only persons in this cohort.
+    cohort: CohortFilter | None = None
 
 
 class LifecycleQuery(_Strict):
@@ -314,6 +377,8 @@ class LifecycleQuery(_Strict):
     date_range: DateRange = DateRange(last_days=30)
     interval: Interval = "day"
     filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
+    # Only persons in this cohort.
+    cohort: CohortFilter | None = None
 
     @model_validator(mode="after")
     def _hours_fit(self) -> LifecycleQuery:
@@ -342,6 +407,8 @@ class PathsQuery(_Strict):
     limit: Annotated[int, Field(ge=2, le=30)] = 8
     date_range: DateRange = DateRange()
     filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
+    # Only persons in this cohort.
+    cohort: CohortFilter | None = None
 
     @model_validator(mode="after")
     def _before_needs_event(self) -> PathsQuery:

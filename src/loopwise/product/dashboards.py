@@ -17,6 +17,7 @@ from loopwise.core import audit
 from loopwise.core.audit import Actor
 from loopwise.core.db import utcnow
 from loopwise.core.errors import InvalidInput, NotFound
+from loopwise.product.cohorts import with_cohort
 from loopwise.product.contracts import PropertyFilter, Query, Result
 from loopwise.product.models import Dashboard, DashboardTile, Insight, ProductState, QueryResult
 from loopwise.product.queries import RUNNERS
@@ -238,7 +239,9 @@ def answer(
     refresh: bool = False,
 ) -> Answer:
     """The query's result, from the cache while the project's data has not changed since.
-    The key holds the current hour too, so relative ranges ("the last 7 days") move on."""
+    The key holds the current hour too, so relative ranges ("the last 7 days") move on,
+    and the cohort's definition as it is now."""
+    query = with_cohort(session, project_id, query)
     hour = utcnow().replace(minute=0, second=0, microsecond=0).isoformat()
     canonical = json.dumps([timezone, hour, query.model_dump(mode="json")], sort_keys=True)
     key = hashlib.sha256(canonical.encode()).hexdigest()

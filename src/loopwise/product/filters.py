@@ -16,35 +16,46 @@ from loopwise.warehouse.schema import HOT_COLUMNS
 _HOT = {key: column for column, key in HOT_COLUMNS.items()}
 
 
-def property_text(d: Dialect, key: str, params: dict[str, Any], name: str) -> str:
-    """The property as text ('' when missing or not a string)."""
-    if key in _HOT:
+def property_text(
+    d: Dialect, key: str, params: dict[str, Any], name: str, *, hot: bool = True
+) -> str:
+    """The property as text ('' when missing or not a string); ``hot=False`` reads the
+    JSON even for keys with a materialised column."""
+    if hot and key in _HOT:
         return _HOT[key]
     params[name] = key
     return d.json_string("properties", name)
 
 
 def conditions(
-    d: Dialect, filters: Sequence[PropertyFilter], params: dict[str, Any], prefix: str
+    d: Dialect,
+    filters: Sequence[PropertyFilter],
+    params: dict[str, Any],
+    prefix: str,
+    *,
+    hot: bool = True,
 ) -> list[str]:
-    """One SQL condition per filter; ``prefix`` keeps parameter names unique."""
-    return [_condition(d, f, params, f"{prefix}{i}") for i, f in enumerate(filters)]
+    """One SQL condition per filter; ``prefix`` keeps parameter names unique; ``hot=False``
+    reads every key from the JSON ``properties`` (for rows without the hot columns)."""
+    return [_condition(d, f, params, f"{prefix}{i}", hot) for i, f in enumerate(filters)]
 
 
-def _condition(d: Dialect, item: PropertyFilter, params: dict[str, Any], name: str) -> str:
+def _condition(
+    d: Dialect, item: PropertyFilter, params: dict[str, Any], name: str, hot: bool
+) -> str:
     op, value = item.operator, item.value
     if op in ("gt", "lt"):
         params[f"{name}_k"], params[f"{name}_v"] = item.key, float(value)  # type: ignore[arg-type]
         number = d.json_number("properties", f"{name}_k")
         return f"coalesce({number} {'>' if op == 'gt' else '<'} {{{name}_v}}, false)"
     if op in ("is_set", "is_not_set"):
-        if item.key in _HOT:
+        if hot and item.key in _HOT:
             present = f"{_HOT[item.key]} != ''"
         else:
             params[f"{name}_k"] = item.key
             present = d.json_has("properties", f"{name}_k")
         return present if op == "is_set" else f"NOT ({present})"
-    text = property_text(d, item.key, params, f"{name}_k")
+    text = property_text(d, item.key, params, f"{name}_k", hot=hot)
     params[f"{name}_v"] = value
     if op == "exact":
         return f"{text} = {{{name}_v}}"

@@ -97,3 +97,18 @@ class Feature(Base):
     completion_event: Mapped[str | None] = mapped_column(String(200), nullable=True)
     is_core: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Cohort(Base):
+    """A saved set of persons: criteria evaluated when used (dynamic), or a fixed list of
+    person ids (static); the definition is ``contracts.CohortDefinition`` as JSON."""
+
+    __tablename__ = "cohorts"
+    __table_args__ = (Index("ix_cohorts_project_id", "project_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -29,6 +29,7 @@ from loopwise.product.contracts import (
     HistogramBin,
 )
 from loopwise.product.filters import conditions, property_text
+from loopwise.product.queries.cohorts import cohort_source
 from loopwise.product.queries.periods import query_window
 from loopwise.product.queries.persons import describe_persons
 from loopwise.product.queries.sequences import Attempts, Ints, Timeline, histogram, match, summarise
@@ -134,7 +135,7 @@ def _evaluate(
     with_ids: bool,
 ) -> _Outcome:
     zone, start, end = query_window(query.date_range, timezone, now)
-    loaded = _load(warehouse, project_id, query, start, end, zone, with_ids=with_ids)
+    loaded = _load(warehouse, project_id, query, start, end, zone, with_ids=with_ids, now=now)
     definitions = [(s.event, s.filters) for s in query.steps]
     attempts = match(
         loaded.timeline,
@@ -165,6 +166,7 @@ def _load(
     zone: str,
     *,
     with_ids: bool,
+    now: datetime | None = None,
 ) -> _Loaded:
     """The timeline. Rows equal in every ordering key are interchangeable to the
     matching, so both engines reach the same answer. Persons are ordered and told apart
@@ -189,8 +191,9 @@ def _load(
     value = ""
     if query.breakdown is not None:
         value = f", {property_text(d, query.breakdown.property, params, 'bk')} AS value"
-    source = d.events_with_persons(
-        " AND ".join(where), merged=has_person_overrides(warehouse, project_id)
+    merged = has_person_overrides(warehouse, project_id)
+    source = cohort_source(
+        d, " AND ".join(where), params, merged=merged, cohort=query.cohort, now=now
     )
     ids = ", person_id" if with_ids else ""
     sql = f"""

@@ -14,6 +14,7 @@ from loopwise.product.contracts import (
     PersonList,
 )
 from loopwise.product.filters import conditions
+from loopwise.product.queries.cohorts import cohort_source
 from loopwise.product.queries.periods import bucket_index, buckets, query_window
 from loopwise.product.queries.persons import persons_page
 from loopwise.warehouse import Warehouse, dialect_for
@@ -103,7 +104,9 @@ def _plan(
     where += conditions(d, query.activity.filters, params, "af")
     where += conditions(d, query.filters, params, "qf")
     merged = has_person_overrides(warehouse, project_id)
-    source = d.events_with_persons(" AND ".join(where), merged=merged)
+    source = cohort_source(
+        d, " AND ".join(where), params, merged=merged, cohort=query.cohort, now=now
+    )
     bucket = bucket_index(d, "timestamp", query.interval, zone, slots, params, "lb")
     first = bucket_index(d, "first_seen", query.interval, zone, slots, params, "lf")
     last = len(slots) - 1

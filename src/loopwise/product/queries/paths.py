@@ -26,6 +26,7 @@ from loopwise.product.contracts import (
     PersonList,
 )
 from loopwise.product.filters import conditions
+from loopwise.product.queries.cohorts import cohort_source
 from loopwise.product.queries.periods import query_window
 from loopwise.product.queries.persons import describe_persons
 from loopwise.warehouse import Warehouse, dialect_for
@@ -55,7 +56,7 @@ def run_paths(
     now: datetime | None = None,
 ) -> PathsResult:
     zone, start, end = query_window(query.date_range, timezone, now)
-    paths = _paths(warehouse, project_id, query, start, end, with_ids=False)
+    paths = _paths(warehouse, project_id, query, start, end, with_ids=False, now=now)
     nodes = []
     if len(paths.step):
         last = np.ones(len(paths.step), dtype=bool)
@@ -89,7 +90,7 @@ def path_persons(
     now: datetime | None = None,
 ) -> PersonList:
     _zone, start, end = query_window(request.query.date_range, timezone, now)
-    paths = _paths(warehouse, project_id, request.query, start, end, with_ids=True)
+    paths = _paths(warehouse, project_id, request.query, start, end, with_ids=True, now=now)
     known = paths.person_ids or []
     if request.name not in paths.names:
         return PersonList(persons=[], has_more=False)
@@ -132,6 +133,7 @@ def _paths(
     end: datetime,
     *,
     with_ids: bool,
+    now: datetime | None = None,
 ) -> _Paths:
     d = dialect_for(warehouse.dialect)
     params: dict[str, Any] = {"p": project_id, "start": start, "end": end}
@@ -142,8 +144,9 @@ def _paths(
     node = "pathname" if query.steps == "pages" else "event"
     newest_first = " DESC" if query.direction == "before" else ""
     ids = ", person_id" if with_ids else ""
-    source = d.events_with_persons(
-        " AND ".join(where), merged=has_person_overrides(warehouse, project_id)
+    merged = has_person_overrides(warehouse, project_id)
+    source = cohort_source(
+        d, " AND ".join(where), params, merged=merged, cohort=query.cohort, now=now
     )
     sql = f"""
         SELECT {d.hash64("person_id")} AS person, {node} AS node {ids}

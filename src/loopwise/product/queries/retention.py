@@ -23,6 +23,7 @@ from loopwise.product.contracts import (
     RetentionResult,
 )
 from loopwise.product.filters import conditions, property_text
+from loopwise.product.queries.cohorts import cohort_source
 from loopwise.product.queries.periods import bucket_index, buckets
 from loopwise.product.queries.persons import persons_page
 from loopwise.warehouse import Warehouse, dialect_for
@@ -146,19 +147,22 @@ def _plan(
     d = dialect_for(warehouse.dialect)
     params: dict[str, Any] = {"p": project_id, "start": start, "end": end, "tz": zone}
     merged = has_person_overrides(warehouse, project_id)
+    cohort = query.cohort
     trunc = bucket_index(d, "timestamp", query.period, zone, slots, params, "bt")
     value = "''"
     if query.breakdown is not None:
         value = property_text(d, query.breakdown.property, params, "bk")
     began = _where(d, query, query.start, params, "st")
     if query.cohorting == "recurring":
-        source = d.events_with_persons(f"{began} AND timestamp >= {{start}}", merged=merged)
+        source = cohort_source(
+            d, f"{began} AND timestamp >= {{start}}", params, merged=merged, cohort=cohort, now=now
+        )
         cohorts = f"""
             SELECT person_id, {trunc} AS cohort, argMin({value}, timestamp) AS bv
             FROM {source} AS ev GROUP BY person_id, cohort
         """
     else:  # the first start event ever decides the cohort
-        source = d.events_with_persons(began, merged=merged)
+        source = cohort_source(d, began, params, merged=merged, cohort=cohort, now=now)
         first = bucket_index(d, "first_seen", query.period, zone, slots, params, "bf")
         cohorts = f"""
             SELECT person_id, {first} AS cohort, bv FROM (
@@ -168,7 +172,9 @@ def _plan(
             ) AS firsts WHERE first_seen >= {{start}}
         """
     came_back = _where(d, query, query.returning, params, "rt")
-    source = d.events_with_persons(f"{came_back} AND timestamp >= {{start}}", merged=merged)
+    source = cohort_source(
+        d, f"{came_back} AND timestamp >= {{start}}", params, merged=merged, cohort=cohort, now=now
+    )
     returns = f"SELECT DISTINCT person_id, {trunc} AS period FROM {source} AS ev"
     return _Plan(zone, slots, cohorts, returns, params)
 

@@ -15,6 +15,7 @@ from loopwise.product.contracts import (
     StickinessResult,
 )
 from loopwise.product.filters import conditions
+from loopwise.product.queries.cohorts import cohort_source
 from loopwise.product.queries.periods import bucket_index, buckets, query_window
 from loopwise.product.queries.persons import persons_page
 from loopwise.warehouse import Warehouse, dialect_for
@@ -34,7 +35,7 @@ def run_stickiness(
     lines = []
     for number, series in enumerate(query.series):
         per_person, params = _per_person(
-            warehouse, project_id, query, series, zone, slots, start, end
+            warehouse, project_id, query, series, zone, slots, start, end, now
         )
         count = dialect_for(warehouse.dialect).count_rows()
         sql = f"SELECT active, {count} AS n FROM ({per_person}) AS p GROUP BY active"
@@ -65,7 +66,9 @@ def stickiness_persons(
     zone, start, end = query_window(query.date_range, timezone, now)
     slots = buckets(start, end, query.interval, zone)
     series = query.series[request.series]
-    per_person, params = _per_person(warehouse, project_id, query, series, zone, slots, start, end)
+    per_person, params = _per_person(
+        warehouse, project_id, query, series, zone, slots, start, end, now
+    )
     sql = f"SELECT person_id FROM ({per_person}) AS p WHERE active = {{intervals}}"
     params["intervals"] = request.intervals
     return persons_page(
@@ -82,6 +85,7 @@ def _per_person(
     slots: list[datetime],
     start: datetime,
     end: datetime,
+    now: datetime | None,
 ) -> tuple[str, dict[str, Any]]:
     """SQL: each active person and in how many intervals they were active."""
     d = dialect_for(warehouse.dialect)
@@ -93,7 +97,9 @@ def _per_person(
     where += conditions(d, series.filters, params, "sf")
     where += conditions(d, query.filters, params, "qf")
     merged = has_person_overrides(warehouse, project_id)
-    source = d.events_with_persons(" AND ".join(where), merged=merged)
+    source = cohort_source(
+        d, " AND ".join(where), params, merged=merged, cohort=query.cohort, now=now
+    )
     bucket = bucket_index(d, "timestamp", query.interval, zone, slots, params, "sb")
     sql = f"""
         SELECT person_id, {d.count_distinct("bucket")} AS active FROM (

@@ -26,6 +26,7 @@ from loopwise.product.contracts import (
     TrendsSeries,
 )
 from loopwise.product.filters import conditions, property_text
+from loopwise.product.queries.cohorts import cohort_source
 from loopwise.product.queries.periods import bucket_index, buckets, query_window
 from loopwise.warehouse import Warehouse, dialect_for
 from loopwise.warehouse.dialect import Dialect, has_person_overrides
@@ -46,7 +47,7 @@ def run_trends(
     period = _Period(start, end, buckets(start, end, query.interval, zone), zone)
     context = _Context(
         warehouse, dialect_for(warehouse.dialect), project_id, query,
-        has_person_overrides(warehouse, project_id),
+        has_person_overrides(warehouse, project_id), now,
     )  # fmt: skip
     lines = _lines(context, period, "current")
     if query.compare:
@@ -74,6 +75,7 @@ class _Context:
     project_id: int
     query: TrendsQuery
     merged: bool
+    now: datetime | None = None
     top: list[str] | None = None  # the breakdown values, chosen on the current period
 
 
@@ -100,7 +102,7 @@ def _lines(
     for number, series in enumerate(query.series):
         scope = _Scope(
             context.d, context.project_id, period.start, period.end, period.zone, query, series,
-            context.merged, period.slots,
+            context.merged, period.slots, context.now,
         )  # fmt: skip
         per_bucket, rows = scope.rows(context.warehouse, context.top)
         totals = {row["bv"]: _number(row["value"]) for row in rows}
@@ -143,9 +145,10 @@ class _Scope:
         series: TrendsSeries,
         merged: bool,
         slots: list[datetime] | None = None,
+        now: datetime | None = None,
     ) -> None:
         self.d, self.series, self.query, self.merged = d, series, query, merged
-        self.zone, self.slots = zone, slots or []
+        self.zone, self.slots, self.now = zone, slots or [], now
         self.params: dict[str, Any] = {"p": project_id, "start": start, "end": end, "tz": zone}
         where = ["project_id = {p}", "timestamp >= {start}", "timestamp < {end}"]
         if series.event is not None:
@@ -173,7 +176,11 @@ class _Scope:
 
     def source(self) -> str:
         persons = self.series.math in ("unique_persons", *ROLLING)
-        return self.d.events_with_persons(self.where, merged=self.merged and persons)
+        cohort = self.query.cohort
+        merged = self.merged and (persons or cohort is not None)
+        return cohort_source(
+            self.d, self.where, self.params, merged=merged, cohort=cohort, now=self.now
+        )
 
     def top_values(self, warehouse: Warehouse, limit: int) -> list[str]:
         sql = f"""
@@ -351,7 +358,7 @@ def trend_persons(
     d = dialect_for(warehouse.dialect)
     merged = has_person_overrides(warehouse, project_id)
     series = query.series[request.series]
-    scope = _Scope(d, project_id, start, end, zone, query, series, merged)
+    scope = _Scope(d, project_id, start, end, zone, query, series, merged, now=now)
     params = dict(scope.params)
     where = ["1 = 1"]
     if request.bucket is not None:
@@ -364,7 +371,7 @@ def trend_persons(
         else:
             params["bv"] = request.breakdown_value
             where.append(f"{scope.breakdown} = {{bv}}")
-    source = d.events_with_persons(scope.where, merged=merged)
+    source = cohort_source(d, scope.where, params, merged=merged, cohort=query.cohort, now=now)
     sql = f"""
         SELECT person_id, argMax(distinct_id, timestamp) AS distinct_id,
                {d.count_rows()} AS events, max(timestamp) AS last_seen

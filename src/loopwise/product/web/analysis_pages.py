@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter, ValidationError
 
 from loopwise.core.errors import InvalidInput
+from loopwise.product.cohorts import list_cohorts, with_cohort
 from loopwise.product.contracts import (
     FunnelResult,
     LifecycleQuery,
@@ -116,7 +117,8 @@ def result_context(result: Any, chart: str = "") -> dict[str, Any]:
 async def _page_extras(db: Any, warehouse: Any, project_id: int) -> dict[str, Any]:
     """Event names for the pickers, dashboards for the save form."""
     names = await to_thread.run_sync(event_names, warehouse, project_id)
-    return {"events": names, "dashboards": list_dashboards(db, project_id)}
+    return {"events": names, "dashboards": list_dashboards(db, project_id),
+            "cohorts": list_cohorts(db, project_id)}  # fmt: skip
 
 
 @router.get("/projects/{project_id}/trends", response_class=HTMLResponse, include_in_schema=False)
@@ -134,6 +136,7 @@ async def trends_page(
     except ValidationError as exc:
         values["errors"] = forms.errors(exc, forms.TREND_FIELDS, "math_property")
     else:
+        query = with_cohort(db, project.id, query)
         result = await to_thread.run_sync(run_query, warehouse, project.id, query, project.timezone)
         values.update(_shown(query, result))
     values.update(await _page_extras(db, warehouse, project.id))
@@ -157,6 +160,7 @@ async def funnels_page(
         except ValidationError as exc:
             values["errors"] = forms.errors(exc, (*forms.FUNNEL_FIELDS, "steps"), "steps")
         else:
+            query = with_cohort(db, project.id, query)
             answer = await to_thread.run_sync(
                 run_query, warehouse, project.id, query, project.timezone
             )
@@ -185,6 +189,7 @@ async def retention_page(
     except ValidationError as exc:
         values["errors"] = forms.errors(exc, forms.RETENTION_FIELDS, "periods")
     else:
+        query = with_cohort(db, project.id, query)
         answer = await to_thread.run_sync(run_query, warehouse, project.id, query, project.timezone)
         values.update(_shown(query, answer))
     values.update(await _page_extras(db, warehouse, project.id))
@@ -297,11 +302,11 @@ def persons_request(params: Any) -> Any:
     "/projects/{project_id}/query/persons", response_class=HTMLResponse, include_in_schema=False
 )
 async def persons_page(
-    request: Request, project: ProjectDep, principal: Reader, warehouse: WarehouseDep
+    request: Request, project: ProjectDep, principal: Reader, warehouse: WarehouseDep, db: DbDep
 ) -> Response:
     """The persons behind a number of any analysis page or dashboard tile; CSV with
     ``format=csv``."""
-    drill = persons_request(request.query_params)
+    drill = with_cohort(db, project.id, persons_request(request.query_params))
     found = await to_thread.run_sync(persons_in, warehouse, project.id, drill, project.timezone)
     if request.query_params.get("format") == "csv":
         return persons_csv(found)

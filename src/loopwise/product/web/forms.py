@@ -11,17 +11,26 @@ from loopwise.product.contracts import FunnelQuery, RetentionQuery, TrendsQuery
 
 TREND_FIELDS = (
     "event", "math", "math_property", "interval", "days", "breakdown", "compare", "event_b",
-    "formula",
+    "formula", "cohort",
 )  # fmt: skip
-FUNNEL_FIELDS = ("days", "window", "window_unit", "order", "breakdown", "attribution", "exclude")
+FUNNEL_FIELDS = (
+    "days", "window", "window_unit", "order", "breakdown", "attribution", "exclude", "cohort",
+)  # fmt: skip
 RETENTION_FIELDS = (
-    "start", "returning", "period", "periods", "cohorting", "criterion", "breakdown",
+    "start", "returning", "period", "periods", "cohorting", "criterion", "breakdown", "cohort",
 )  # fmt: skip
 MAX_STEPS = 10
 
 
 def read(params: QueryParams, fields: tuple[str, ...]) -> dict[str, str]:
     return {name: params.get(name, "").strip()[:200] for name in fields}
+
+
+def _cohort(form: dict[str, str], query: dict[str, Any]) -> dict[str, Any]:
+    """Only the persons of a saved cohort, when the form picks one."""
+    if form.get("cohort", "").isdigit():
+        query["cohort"] = {"id": int(form["cohort"])}
+    return query
 
 
 def trends_query(form: dict[str, str]) -> TrendsQuery:
@@ -42,7 +51,7 @@ def trends_query(form: dict[str, str]) -> TrendsQuery:
     if form.get("breakdown"):
         query["breakdown"] = {"property": form["breakdown"], "limit": 8}
     query["compare"] = form.get("compare") == "on"
-    return TrendsQuery.model_validate(query)
+    return TrendsQuery.model_validate(_cohort(form, query))
 
 
 def funnel_steps(params: QueryParams) -> list[str]:
@@ -69,7 +78,7 @@ def funnel_query(form: dict[str, str], steps: list[str]) -> FunnelQuery:
         query["exclusions"] = [
             {"event": form["exclude"], "from_step": 0, "to_step": len(steps) - 1}
         ]
-    return FunnelQuery.model_validate(query)
+    return FunnelQuery.model_validate(_cohort(form, query))
 
 
 def retention_query(form: dict[str, str]) -> RetentionQuery:
@@ -83,7 +92,7 @@ def retention_query(form: dict[str, str]) -> RetentionQuery:
     }
     if form.get("breakdown"):
         query["breakdown"] = {"property": form["breakdown"], "limit": 8}
-    return RetentionQuery.model_validate(query)
+    return RetentionQuery.model_validate(_cohort(form, query))
 
 
 # Where a validation error is shown when its location names no form field.

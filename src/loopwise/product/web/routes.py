@@ -10,22 +10,24 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from loopwise.core.errors import InvalidInput
+from loopwise.product.cohorts import with_cohort
 from loopwise.product.contracts import PersonsPage, PersonsQuery, Query, Result
 from loopwise.product.facade import persons_in, run_query
-from loopwise.product.web import analysis_pages, dashboard_pages, feature_pages
+from loopwise.product.web import analysis_pages, cohort_pages, dashboard_pages, feature_pages
 from loopwise.product.web.export import persons_csv
 from loopwise.web.area import Area, NavItem
-from loopwise.web.deps import ProjectDep, Reader, WarehouseDep
+from loopwise.web.deps import DbDep, ProjectDep, Reader, WarehouseDep
 
 router = APIRouter(tags=["product analytics"])
 
 
 @router.post("/api/projects/{project_id}/query")
 async def query_api(
-    query: Query, project: ProjectDep, principal: Reader, warehouse: WarehouseDep
+    query: Query, project: ProjectDep, principal: Reader, warehouse: WarehouseDep, db: DbDep
 ) -> Result:
     """Answer a query object (see docs/query-api.md): ``trends``, ``funnels``,
     ``retention``, ``stickiness``, ``lifecycle`` or ``paths``."""
+    query = with_cohort(db, project.id, query)
 
     def run() -> Result:
         return run_query(warehouse, project.id, query, project.timezone)
@@ -43,13 +45,16 @@ async def query_persons_api(
     project: ProjectDep,
     principal: Reader,
     warehouse: WarehouseDep,
+    db: DbDep,
 ) -> Response:
     """The persons behind one number: of a trend (a series, optionally a bucket and a
     breakdown value), a funnel (a step reached or dropped off at) or a retention cell.
     JSON pages (``limit``/``offset``), or CSV with ``Accept: text/csv``."""
 
+    drill = with_cohort(db, project.id, body)
+
     def run() -> PersonsPage:
-        return persons_in(warehouse, project.id, body, project.timezone)
+        return persons_in(warehouse, project.id, drill, project.timezone)
 
     try:
         found = await to_thread.run_sync(run)
@@ -63,6 +68,7 @@ async def query_persons_api(
 router.include_router(analysis_pages.router)
 router.include_router(dashboard_pages.router)
 router.include_router(feature_pages.router)
+router.include_router(cohort_pages.router)
 
 area = Area(
     name="product",
@@ -76,5 +82,6 @@ area = Area(
         NavItem("Paths", "/paths"),
         NavItem("Engagement", "/engagement"),
         NavItem("Features", "/features"),
+        NavItem("Cohorts", "/cohorts"),
     ),
 )

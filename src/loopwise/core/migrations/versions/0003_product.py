@@ -1,5 +1,5 @@
 """Product analytics tables: insights, dashboards, tiles, cached results, product state,
-features.
+features, cohorts.
 
 Revision ID: 0003
 Revises: 0002
@@ -97,10 +97,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_features")),
     )
     op.create_index("ix_features_project_id", "features", ["project_id"])
+    op.create_table(
+        "cohorts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("definition", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        _fk("cohorts", "project_id", "projects"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cohorts")),
+    )
+    op.create_index("ix_cohorts_project_id", "cohorts", ["project_id"])
 
 
 def downgrade() -> None:
-    tables = ("features", "product_state", "query_results", "dashboard_tiles", "dashboards",
-              "insights")  # fmt: skip
+    tables = (
+        "cohorts", "features", "product_state", "query_results", "dashboard_tiles",
+        "dashboards", "insights",
+    )  # fmt: skip
     for table in tables:
         op.drop_table(table)

@@ -1,0 +1,99 @@
+"""Cohort membership as SQL: the persons a cohort holds as of a moment, written once for
+both engines, and the events of a query narrowed to them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from loopwise.core.errors import InvalidInput
+from loopwise.product.contracts import CohortCriterion, CohortDefinition, CohortFilter
+from loopwise.product.filters import conditions
+from loopwise.warehouse.dialect import Dialect
+
+
+def cohort_source(
+    d: Dialect,
+    where: str,
+    params: dict[str, Any],
+    *,
+    merged: bool,
+    cohort: CohortFilter | None,
+    now: datetime | None = None,
+) -> str:
+    """``events_with_persons(where)``, kept to the cohort's persons when there is one."""
+    if cohort is None:
+        return d.events_with_persons(where, merged=merged)
+    source = d.events_with_persons(where, merged=merged)
+    test = membership(d, definition_of(cohort), params, merged=merged, now=now)
+    return f"(SELECT * FROM {source} AS in_cohort WHERE {test})"
+
+
+def definition_of(cohort: CohortFilter) -> CohortDefinition:
+    if cohort.definition is None:
+        raise InvalidInput("cohort", f"cohort {cohort.id} was not found in this project")
+    return cohort.definition
+
+
+def membership(
+    d: Dialect,
+    definition: CohortDefinition,
+    params: dict[str, Any],
+    *,
+    merged: bool,
+    now: datetime | None = None,
+    column: str = "person_id",
+) -> str:
+    """A condition: ``column`` (a resolved person id) is in the cohort as of ``now``."""
+    if definition.person_ids:
+        params["ch_ids"] = list(definition.person_ids)
+        return d.in_array(column, "ch_ids")
+    params["ch_now"] = now or datetime.now(UTC)
+    tests = [
+        f"{column} IN ({_criterion(d, c, params, f'ch{i}', merged)})"
+        for i, c in enumerate(definition.criteria)
+    ]
+    return " AND ".join(tests)
+
+
+def _criterion(
+    d: Dialect, criterion: CohortCriterion, params: dict[str, Any], name: str, merged: bool
+) -> str:
+    """SQL: the person ids meeting one criterion."""
+    project = "project_id = {p} AND timestamp < {ch_now}"
+    if criterion.type == "property":
+        assert criterion.property is not None
+        item = criterion.property
+        if item.operator == "is_not_set":
+            params[f"{name}_key"] = item.key
+            has = d.json_has("properties", f"{name}_key")
+            source = d.events_with_persons(project, merged=merged)
+            return f"""
+                SELECT person_id FROM {source} AS c GROUP BY person_id
+                HAVING {d.count_rows(has)} = 0
+            """
+        params[f"{name}_key"] = item.key
+        has = d.json_has("properties", f"{name}_key")
+        source = d.events_with_persons(f"{project} AND {has}", merged=merged)
+        test = conditions(d, [item], params, f"{name}f", hot=False)[0]
+        return f"""
+            SELECT person_id FROM (
+                SELECT person_id, argMax(properties, timestamp) AS properties
+                FROM {source} AS c GROUP BY person_id
+            ) AS latest WHERE {test}
+        """
+    params[f"{name}_event"] = criterion.event
+    params[f"{name}_since"] = params["ch_now"] - timedelta(days=criterion.days)
+    recent = f"event = {{{name}_event}} AND timestamp >= {{{name}_since}}"
+    if criterion.type == "did_event":
+        params[f"{name}_min"] = criterion.min_times
+        source = d.events_with_persons(f"{project} AND {recent}", merged=merged)
+        return f"""
+            SELECT person_id FROM {source} AS c GROUP BY person_id
+            HAVING {d.count_rows()} >= {{{name}_min}}
+        """
+    source = d.events_with_persons(project, merged=merged)
+    return f"""
+        SELECT person_id FROM {source} AS c GROUP BY person_id
+        HAVING {d.count_rows(recent)} = 0
+    """
