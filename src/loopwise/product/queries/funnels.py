@@ -187,6 +187,7 @@ def _load(
             {s.event for s in query.steps} | {e.event for e in query.exclusions}
         )
         where.append(d.in_array("event", "names"))
+        where.append("(" + " OR ".join(f"({c})" for c in [*steps, *exclusions]) + ")")
     first_step = " ".join(f"WHEN {c} THEN {i}" for i, c in enumerate(steps))
     value = ""
     if query.breakdown is not None:
@@ -196,15 +197,14 @@ def _load(
         d, " AND ".join(where), params, merged=merged, cohort=query.cohort, now=now
     )
     ids = ", person_id" if with_ids else ""
+    excluded = f", {_bits(exclusions)} AS exclusions" if exclusions else ""
     sql = f"""
-        SELECT {d.hash64("person_id")} AS person, timestamp, {_bits(steps)} AS steps,
-               {_bits(exclusions)} AS exclusions {value} {ids}
+        SELECT {d.hash64("person_id")} AS person, timestamp, {_bits(steps)} AS steps
+               {excluded} {value} {ids}
         FROM {source} AS ev
-        ORDER BY person, timestamp, CASE {first_step} ELSE {len(steps)} END, steps, exclusions
-                 {", value" if value else ""}
+        ORDER BY person, timestamp, CASE {first_step} ELSE {len(steps)} END, steps
+                 {", exclusions" if exclusions else ""} {", value" if value else ""}
     """
-    if query.order != "strict":
-        sql = f"SELECT * FROM ({sql}) AS t WHERE steps != 0 OR exclusions != 0"
     found = warehouse.query(sql, params, max_rows=MAX_EVENTS)
     if found.truncated:
         raise InvalidInput(
@@ -218,7 +218,9 @@ def _load(
         person=np.cumsum(changes),
         ts=_ints(table.column("timestamp").cast(pa.int64())),
         steps=_ints(table.column("steps")),
-        exclusions=_ints(table.column("exclusions")),
+        exclusions=(
+            _ints(table.column("exclusions")) if exclusions else np.zeros(len(people), np.int64)
+        ),
     )
     person_ids = None
     if with_ids:
@@ -244,10 +246,9 @@ def _matches(d: Dialect, event: str, filters: Any, params: dict[str, Any], name:
 
 
 def _bits(matches: list[str]) -> str:
-    if not matches:
-        return "CAST(0 AS BIGINT)"
+    """A bit mask of the conditions a row meets, as a 16-bit integer (at most 10 bits)."""
     terms = [f"(CASE WHEN {c} THEN {1 << i} ELSE 0 END)" for i, c in enumerate(matches)]
-    return f"CAST({' + '.join(terms)} AS BIGINT)"
+    return f"CAST({' + '.join(terms)} AS SMALLINT)"
 
 
 def _attribute(query: FunnelQuery, attempts: Attempts, values: _Values) -> list[str]:
