@@ -77,13 +77,19 @@ def main() -> None:
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
             page.get_by_role("link", name="Product overview").click()
-            board = page.url
+            page.get_by_role("heading", name="Product overview").wait_for()
+            board = page.url.split("?")[0]
             for label, suffix in (("cached", ""), ("recomputed", "?refresh=1")):
                 samples = []
                 for _ in range(args.runs + 1):
                     started = time.perf_counter()
                     page.goto(board + suffix)
-                    page.locator(".tile .tile-head .muted").nth(3).wait_for(timeout=60_000)
+                    try:
+                        page.locator(".tile .tile-head .muted").nth(3).wait_for(timeout=60_000)
+                    except Exception:
+                        page.screenshot(path=str(data / "failed.png"), full_page=True)
+                        print(f"the tiles did not load; see {data / 'failed.png'}")
+                        raise
                     page.locator(".tile .loading").first.wait_for(state="detached")
                     samples.append((time.perf_counter() - started) * 1000)
                 samples = samples[1:]

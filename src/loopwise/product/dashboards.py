@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from loopwise.core import audit
@@ -250,16 +252,19 @@ def answer(
     if row is not None and row.watermark == watermark and not refresh:
         return Answer(RESULT.validate_python(row.result), row.computed_at, from_cache=True)
     result: Result = RUNNERS[query.kind](warehouse, project_id, query, timezone)
-    stored = result.model_dump(mode="json")
     now = utcnow()
-    if row is None:
-        session.add(
-            QueryResult(
-                project_id=project_id, key=key, watermark=watermark, result=stored, computed_at=now
-            )
-        )
-    else:
-        row.watermark, row.result, row.computed_at = watermark, stored, now
+    values = {"project_id": project_id, "key": key, "watermark": watermark,
+              "result": result.model_dump(mode="json"), "computed_at": now}  # fmt: skip
+    # Two viewers may compute the same result at once: the later write wins, no error.
+    insert = (sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert)(
+        QueryResult
+    ).values(**values)
+    changed = {name: insert.excluded[name] for name in ("watermark", "result", "computed_at")}
+    session.execute(
+        insert.on_conflict_do_update(index_elements=["project_id", "key"], set_=changed)
+    )
+    if row is not None:
+        session.expire(row)
     return Answer(result, now, from_cache=False)
 
 

@@ -32,4 +32,12 @@
   // Partials swapped in by htmx carry their own charts: draw them when they appear.
   new MutationObserver(function () { drawCharts(); }).observe(document.documentElement, { childList: true, subtree: true });
   window.addEventListener("load", drawCharts);
+  // A part loaded by htmx that fails says so in place, with a way to try again.
+  document.addEventListener("htmx:responseError", function (event) {
+    var target = event.detail.target;
+    if (!target) return;
+    var status = event.detail.xhr ? event.detail.xhr.status : "";
+    target.innerHTML = '<div class="alert error" role="alert">This part could not be loaded' +
+      (status ? " (HTTP " + status + ")" : "") + '. <a href="">Reload the page</a> to try again.</div>';
+  });
 })();
