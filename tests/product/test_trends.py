@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from loopwise.ingest.contracts import CaptureEvent
 from loopwise.ingest.facade import capture
 from loopwise.ingest.ids import person_id_for
-from loopwise.product.contracts import TrendsQuery
+from loopwise.product.contracts import FunnelQuery, TrendsQuery
 from loopwise.product.facade import run_query
 from loopwise.warehouse import Warehouse
 from loopwise.warehouse.schema import PERSON_OVERRIDES
@@ -209,3 +209,49 @@ def test_a_formula_combines_series_by_letter(store: Warehouse) -> None:
         TrendsQuery.model_validate({"series": series, "formula": "A / C"})
     with pytest.raises(ValidationError, match="series letters"):
         TrendsQuery.model_validate({"series": series, "formula": "__import__('os')"})
+
+
+def test_person_property_filters_use_each_persons_latest_value(store: Warehouse) -> None:
+    # bob moves to "pro" on 5 March: as a person he is now on pro, though his March
+    # purchases were sent with "free".
+    upgrade = CaptureEvent(
+        event="plan_changed", distinct_id="bob", timestamp=at(5, 9), properties={"plan": "pro"}
+    )
+    capture(store, P, [upgrade], received_at=NOW)
+    person_pro = {"key": "plan", "value": "pro", "type": "person"}
+    event_pro = {"key": "plan", "value": "pro"}
+    series = [{"event": "purchase", "math": "unique_persons"}]
+    assert trends(store, series=series, date_range=RANGE, filters=[person_pro]) == [
+        (None, [0, 1, 2], 2)
+    ]
+    assert trends(store, series=series, date_range=RANGE, filters=[event_pro]) == [
+        (None, [0, 0, 1], 1)
+    ]
+    with pytest.raises(ValidationError, match="query's filters"):
+        FunnelQuery.model_validate(
+            {"steps": [{"event": "a", "filters": [person_pro]}, {"event": "b"}]}
+        )
+
+
+def test_date_filters_and_unique_sessions(store: Warehouse) -> None:
+    events = [
+        CaptureEvent(event="trial", distinct_id="eve", timestamp=at(2, 9),
+                     properties={"ends": "2026-03-20", "$session_id": "s1"}),
+        CaptureEvent(event="trial", distinct_id="eve", timestamp=at(2, 10),
+                     properties={"ends": "2026-04-02T10:00:00+02:00", "$session_id": "s1"}),
+        CaptureEvent(event="trial", distinct_id="fay", timestamp=at(2, 11),
+                     properties={"ends": "soon", "$session_id": "s2"}),
+    ]  # fmt: skip
+    capture(store, P, events, received_at=NOW)
+    before_april = {"key": "ends", "operator": "is_date_before", "value": "2026-04-01"}
+    series = [{"event": "trial", "filters": [before_april]}]
+    # "soon" is not a date: it matches neither before nor after.
+    assert trends(store, series=series, date_range=RANGE)[0][2] == 1
+    after = {**before_april, "operator": "is_date_after"}
+    assert (
+        trends(store, series=[{"event": "trial", "filters": [after]}], date_range=RANGE)[0][2] == 1
+    )
+    sessions = [{"event": "trial", "math": "unique_sessions"}]
+    assert trends(store, series=sessions, date_range=RANGE) == [(None, [0, 2, 0], 2)]
+    with pytest.raises(ValidationError, match="not an ISO date"):
+        TrendsQuery.model_validate({"series": [{"filters": [{**after, "value": "tomorrow"}]}]})

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 Interval = Literal["hour", "day", "week", "month"]
 Operator = Literal[
     "exact", "is_not", "icontains", "not_icontains", "regex", "not_regex", "gt", "lt",
-    "is_set", "is_not_set", "in",
+    "is_set", "is_not_set", "in", "is_date_before", "is_date_after",
 ]  # fmt: skip
 MAX_DAYS = 3 * 366
 MAX_HOURS_DAYS = 31  # hourly buckets over at most a month
@@ -49,17 +49,28 @@ class DateRange(_Strict):
 
 
 class PropertyFilter(_Strict):
-    """A condition on an event property. ``gt``/``lt`` compare numbers; ``in`` takes a
-    list; ``is_set``/``is_not_set`` take no value; the others take text."""
+    """A condition on an event property, or with ``type: person`` on the person's latest
+    value of it (from the newest event that carries it). ``gt``/``lt`` compare numbers;
+    ``is_date_before``/``is_date_after`` compare the property read as a date or time with
+    an ISO date or time (UTC unless it says otherwise); ``in`` takes a list;
+    ``is_set``/``is_not_set`` take no value; the others take text."""
 
     key: Annotated[str, Field(min_length=1, max_length=200)]
     operator: Operator = "exact"
     value: str | float | list[str] | None = None
+    type: Literal["event", "person"] = "event"
 
     @model_validator(mode="after")
     def _value_fits(self) -> PropertyFilter:
         op, value = self.operator, self.value
-        if op in ("is_set", "is_not_set"):
+        if op in ("is_date_before", "is_date_after"):
+            if not isinstance(value, str):
+                raise ValueError(f"{op} needs an ISO date, e.g. 2026-03-01")
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an ISO date or time") from None
+        elif op in ("is_set", "is_not_set"):
             if value is not None:
                 raise ValueError(f"{op} takes no value")
         elif op in ("gt", "lt"):
@@ -76,6 +87,12 @@ class PropertyFilter(_Strict):
             except re.error as exc:
                 raise ValueError(f"the pattern is not a valid regular expression: {exc}") from None
         return self
+
+
+def event_filters_only(filters: list[PropertyFilter], where: str) -> None:
+    """Person-property filters belong to the whole query, not to one step or event."""
+    if any(f.type == "person" for f in filters):
+        raise ValueError(f"person property filters go in the query's filters, not {where}")
 
 
 MAX_STATIC_MEMBERS = 100_000
@@ -144,7 +161,7 @@ class TrendsSeries(_Strict):
     event: Annotated[str | None, Field(max_length=200)] = None
     filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
     math: Literal[
-        "total", "unique_persons", "weekly_active", "monthly_active",
+        "total", "unique_persons", "unique_sessions", "weekly_active", "monthly_active",
         "sum", "avg", "min", "max", "p50", "p90", "p95", "p99",
     ] = "total"  # fmt: skip
     math_property: Annotated[str | None, Field(max_length=200)] = None
@@ -248,6 +265,11 @@ class FunnelStep(_Strict):
     filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
     label: Annotated[str | None, Field(max_length=200)] = None
 
+    @model_validator(mode="after")
+    def _event_filters(self) -> FunnelStep:
+        event_filters_only(self.filters, "a step's filters")
+        return self
+
 
 class FunnelExclusion(_Strict):
     """Persons who do this event after step ``from_step`` and before step ``to_step`` of an
@@ -257,6 +279,11 @@ class FunnelExclusion(_Strict):
     filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
     from_step: Annotated[int, Field(ge=0, le=9)] = 0
     to_step: Annotated[int, Field(ge=1, le=9)] = 1
+
+    @model_validator(mode="after")
+    def _event_filters(self) -> FunnelExclusion:
+        event_filters_only(self.filters, "an exclusion's filters")
+        return self
 
 
 class FunnelBreakdown(_Strict):
@@ -317,6 +344,11 @@ class RetentionEvent(_Strict):
     event: Annotated[str | None, Field(max_length=200)] = None
     filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
 
+    @model_validator(mode="after")
+    def _event_filters(self) -> RetentionEvent:
+        event_filters_only(self.filters, "an event's filters")
+        return self
+
 
 class RetentionQuery(_Strict):
     """Of the persons who did ``start`` in a period (their cohort), how many did
@@ -354,6 +386,11 @@ class ActivityEvent(_Strict):
     event: Annotated[str | None, Field(max_length=200)] = None
     filters: Annotated[list[PropertyFilter], Field(max_length=20)] = []
     label: Annotated[str | None, Field(max_length=200)] = None
+
+    @model_validator(mode="after")
+    def _event_filters(self) -> ActivityEvent:
+        event_filters_only(self.filters, "an event's filters")
+        return self
 
 
 class StickinessQuery(_Strict):

@@ -7,6 +7,7 @@ Keys of the materialised hot columns (``$current_url``, ``utm_source`` …) use 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from loopwise.product.contracts import PropertyFilter
@@ -35,9 +36,15 @@ def conditions(
     *,
     hot: bool = True,
 ) -> list[str]:
-    """One SQL condition per filter; ``prefix`` keeps parameter names unique; ``hot=False``
-    reads every key from the JSON ``properties`` (for rows without the hot columns)."""
-    return [_condition(d, f, params, f"{prefix}{i}", hot) for i, f in enumerate(filters)]
+    """One SQL condition per event filter (person filters are applied by
+    ``queries.cohorts.cohort_source``); ``prefix`` keeps parameter names unique;
+    ``hot=False`` reads every key from the JSON ``properties`` (for rows without the hot
+    columns)."""
+    return [
+        _condition(d, f, params, f"{prefix}{i}", hot)
+        for i, f in enumerate(filters)
+        if f.type == "event"
+    ]
 
 
 def _condition(
@@ -56,6 +63,11 @@ def _condition(
             present = d.json_has("properties", f"{name}_k")
         return present if op == "is_set" else f"NOT ({present})"
     text = property_text(d, item.key, params, f"{name}_k", hot=hot)
+    if op in ("is_date_before", "is_date_after"):
+        moment = datetime.fromisoformat(str(value))
+        params[f"{name}_v"] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        compare = "<" if op == "is_date_before" else ">"
+        return f"coalesce({d.parse_time(text)} {compare} {{{name}_v}}, false)"
     params[f"{name}_v"] = value
     if op == "exact":
         return f"{text} = {{{name}_v}}"

@@ -230,6 +230,11 @@ class Dialect(ABC):
         """Integer division of a non-negative 64-bit integer by a positive constant."""
 
     @abstractmethod
+    def parse_time(self, expr: str) -> str:
+        """Text read as a UTC timestamp (ISO dates and times, with or without an offset);
+        NULL when it is not one."""
+
+    @abstractmethod
     def quantile(self, expr: str, level: float) -> str:
         """The ``level`` quantile of ``expr``, interpolated linearly between the two
         nearest values (R-7, as spreadsheets' PERCENTILE.INC)."""
@@ -365,6 +370,9 @@ class DuckDBDialect(Dialect):
     def quantile(self, expr: str, level: float) -> str:
         return f"quantile_cont({expr}, {float(level)!r})"
 
+    def parse_time(self, expr: str) -> str:
+        return f"TRY_CAST({expr} AS TIMESTAMPTZ)"
+
     def numbers(self, count: int) -> str:
         return f"(SELECT CAST(range AS BIGINT) AS n FROM range({int(count)}))"
 
@@ -448,6 +456,9 @@ class ClickHouseDialect(Dialect):
 
     def quantile(self, expr: str, level: float) -> str:
         return f"quantileExactInclusive({float(level)!r})({expr})"
+
+    def parse_time(self, expr: str) -> str:
+        return f"parseDateTime64BestEffortOrNull({expr}, 6, 'UTC')"
 
     def numbers(self, count: int) -> str:
         return f"(SELECT toInt64(number) AS n FROM numbers({int(count)}))"

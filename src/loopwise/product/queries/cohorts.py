@@ -3,11 +3,17 @@ both engines, and the events of a query narrowed to them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loopwise.core.errors import InvalidInput
-from loopwise.product.contracts import CohortCriterion, CohortDefinition, CohortFilter
+from loopwise.product.contracts import (
+    CohortCriterion,
+    CohortDefinition,
+    CohortFilter,
+    PropertyFilter,
+)
 from loopwise.product.filters import conditions
 from loopwise.warehouse.dialect import Dialect
 
@@ -20,13 +26,22 @@ def cohort_source(
     merged: bool,
     cohort: CohortFilter | None,
     now: datetime | None = None,
+    filters: Sequence[PropertyFilter] = (),
 ) -> str:
-    """``events_with_persons(where)``, kept to the cohort's persons when there is one."""
-    if cohort is None:
-        return d.events_with_persons(where, merged=merged)
-    source = d.events_with_persons(where, merged=merged)
-    test = membership(d, definition_of(cohort), params, merged=merged, now=now)
-    return f"(SELECT * FROM {source} AS in_cohort WHERE {test})"
+    """``events_with_persons(where)``, kept to the cohort's persons when there is one and
+    to the persons matching the person-property ``filters`` among ``filters``."""
+    people = [f for f in filters if f.type == "person"]
+    source = d.events_with_persons(where, merged=merged or bool(people) or cohort is not None)
+    if cohort is None and not people:
+        return source
+    tests = []
+    if cohort is not None:
+        tests.append(membership(d, definition_of(cohort), params, merged=merged, now=now))
+    if people:
+        criteria = [CohortCriterion(type="property", property=f) for f in people]
+        tests.append(membership(d, CohortDefinition(criteria=criteria), params,
+                                merged=merged, now=now, prefix="pf"))  # fmt: skip
+    return f"(SELECT * FROM {source} AS in_cohort WHERE {' AND '.join(tests)})"
 
 
 def definition_of(cohort: CohortFilter) -> CohortDefinition:
@@ -43,14 +58,15 @@ def membership(
     merged: bool,
     now: datetime | None = None,
     column: str = "person_id",
+    prefix: str = "ch",
 ) -> str:
     """A condition: ``column`` (a resolved person id) is in the cohort as of ``now``."""
     if definition.person_ids:
-        params["ch_ids"] = list(definition.person_ids)
-        return d.in_array(column, "ch_ids")
+        params[f"{prefix}_ids"] = list(definition.person_ids)
+        return d.in_array(column, f"{prefix}_ids")
     params["ch_now"] = now or datetime.now(UTC)
     tests = [
-        f"{column} IN ({_criterion(d, c, params, f'ch{i}', merged)})"
+        f"{column} IN ({_criterion(d, c, params, f'{prefix}{i}', merged)})"
         for i, c in enumerate(definition.criteria)
     ]
     return " AND ".join(tests)
@@ -75,7 +91,9 @@ def _criterion(
         params[f"{name}_key"] = item.key
         has = d.json_has("properties", f"{name}_key")
         source = d.events_with_persons(f"{project} AND {has}", merged=merged)
-        test = conditions(d, [item], params, f"{name}f", hot=False)[0]
+        # Tested on the latest properties, so as an event filter over them.
+        as_event = item.model_copy(update={"type": "event"})
+        test = conditions(d, [as_event], params, f"{name}f", hot=False)[0]
         return f"""
             SELECT person_id FROM (
                 SELECT person_id, argMax(properties, timestamp) AS properties

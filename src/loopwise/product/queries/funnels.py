@@ -194,7 +194,13 @@ def _load(
         value = f", {property_text(d, query.breakdown.property, params, 'bk')} AS value"
     merged = has_person_overrides(warehouse, project_id)
     source = cohort_source(
-        d, " AND ".join(where), params, merged=merged, cohort=query.cohort, now=now
+        d,
+        " AND ".join(where),
+        params,
+        merged=merged,
+        cohort=query.cohort,
+        now=now,
+        filters=query.filters,
     )
     ids = ", person_id" if with_ids else ""
     excluded = f", {_bits(exclusions)} AS exclusions" if exclusions else ""

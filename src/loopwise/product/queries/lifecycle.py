@@ -105,7 +105,13 @@ def _plan(
     where += conditions(d, query.filters, params, "qf")
     merged = has_person_overrides(warehouse, project_id)
     source = cohort_source(
-        d, " AND ".join(where), params, merged=merged, cohort=query.cohort, now=now
+        d,
+        " AND ".join(where),
+        params,
+        merged=merged,
+        cohort=query.cohort,
+        now=now,
+        filters=query.filters,
     )
     bucket = bucket_index(d, "timestamp", query.interval, zone, slots, params, "lb")
     first = bucket_index(d, "first_seen", query.interval, zone, slots, params, "lf")

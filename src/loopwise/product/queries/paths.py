@@ -146,7 +146,13 @@ def _paths(
     ids = ", person_id" if with_ids else ""
     merged = has_person_overrides(warehouse, project_id)
     source = cohort_source(
-        d, " AND ".join(where), params, merged=merged, cohort=query.cohort, now=now
+        d,
+        " AND ".join(where),
+        params,
+        merged=merged,
+        cohort=query.cohort,
+        now=now,
+        filters=query.filters,
     )
     sql = f"""
         SELECT {d.hash64("person_id")} AS person, {node} AS node {ids}

@@ -155,14 +155,28 @@ def _plan(
     began = _where(d, query, query.start, params, "st")
     if query.cohorting == "recurring":
         source = cohort_source(
-            d, f"{began} AND timestamp >= {{start}}", params, merged=merged, cohort=cohort, now=now
+            d,
+            f"{began} AND timestamp >= {{start}}",
+            params,
+            merged=merged,
+            cohort=cohort,
+            now=now,
+            filters=query.filters,
         )
         cohorts = f"""
             SELECT person_id, {trunc} AS cohort, argMin({value}, timestamp) AS bv
             FROM {source} AS ev GROUP BY person_id, cohort
         """
     else:  # the first start event ever decides the cohort
-        source = cohort_source(d, began, params, merged=merged, cohort=cohort, now=now)
+        source = cohort_source(
+            d,
+            began,
+            params,
+            merged=merged,
+            cohort=cohort,
+            now=now,
+            filters=query.filters,
+        )
         first = bucket_index(d, "first_seen", query.period, zone, slots, params, "bf")
         cohorts = f"""
             SELECT person_id, {first} AS cohort, bv FROM (
@@ -173,7 +187,13 @@ def _plan(
         """
     came_back = _where(d, query, query.returning, params, "rt")
     source = cohort_source(
-        d, f"{came_back} AND timestamp >= {{start}}", params, merged=merged, cohort=cohort, now=now
+        d,
+        f"{came_back} AND timestamp >= {{start}}",
+        params,
+        merged=merged,
+        cohort=cohort,
+        now=now,
+        filters=query.filters,
     )
     returns = f"SELECT DISTINCT person_id, {trunc} AS period FROM {source} AS ev"
     return _Plan(zone, slots, cohorts, returns, params)

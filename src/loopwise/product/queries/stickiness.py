@@ -98,7 +98,13 @@ def _per_person(
     where += conditions(d, query.filters, params, "qf")
     merged = has_person_overrides(warehouse, project_id)
     source = cohort_source(
-        d, " AND ".join(where), params, merged=merged, cohort=query.cohort, now=now
+        d,
+        " AND ".join(where),
+        params,
+        merged=merged,
+        cohort=query.cohort,
+        now=now,
+        filters=query.filters,
     )
     bucket = bucket_index(d, "timestamp", query.interval, zone, slots, params, "sb")
     sql = f"""

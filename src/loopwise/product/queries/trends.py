@@ -179,8 +179,9 @@ class _Scope:
         cohort = self.query.cohort
         merged = self.merged and (persons or cohort is not None)
         return cohort_source(
-            self.d, self.where, self.params, merged=merged, cohort=cohort, now=self.now
-        )
+            self.d, self.where, self.params, merged=merged, cohort=cohort, now=self.now,
+            filters=[*self.query.filters, *self.series.filters],
+        )  # fmt: skip
 
     def top_values(self, warehouse: Warehouse, limit: int) -> list[str]:
         sql = f"""
@@ -242,6 +243,9 @@ class _Scope:
         source = f"{self.source()} AS ev"
         if math == "unique_persons":
             return f"SELECT DISTINCT {keys}, person_id FROM {source}", d.count_distinct("person_id")
+        if math == "unique_sessions":
+            sessions = f"SELECT DISTINCT {keys}, session_id FROM {source} WHERE session_id != ''"
+            return sessions, d.count_distinct("session_id")
         if math == "total":
             base = f"SELECT {keys}, {d.count_rows()} AS n FROM {source} GROUP BY bucket, bv"
             return base, "CAST(sum(n) AS DOUBLE)"
@@ -371,7 +375,10 @@ def trend_persons(
         else:
             params["bv"] = request.breakdown_value
             where.append(f"{scope.breakdown} = {{bv}}")
-    source = cohort_source(d, scope.where, params, merged=merged, cohort=query.cohort, now=now)
+    source = cohort_source(
+        d, scope.where, params, merged=merged, cohort=query.cohort, now=now,
+        filters=[*query.filters, *series.filters],
+    )  # fmt: skip
     sql = f"""
         SELECT person_id, argMax(distinct_id, timestamp) AS distinct_id,
                {d.count_rows()} AS events, max(timestamp) AS last_seen
