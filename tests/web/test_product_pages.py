@@ -281,3 +281,28 @@ def test_cohorts_from_criteria_and_uploads_filter_the_analysis_pages(
                           json={**FUNNEL, "cohort": {"id": 999}})  # fmt: skip
     assert missing.status_code == 422
     assert "no cohort 999" in missing.text
+
+
+def test_the_analysis_pages_take_a_property_filter_with_its_error_in_place(
+    client: TestClient, context: AppContext
+) -> None:
+    project = create_project(context)
+    store_journeys(context, project.id)
+    upgrade = CaptureEvent(
+        event="pay", distinct_id="u1", timestamp=datetime.now(UTC), properties={"plan": "pro"}
+    )
+    capture(context.warehouse, project.id, [upgrade])
+    sign_in(client, create_user(context, Role.VIEWER).email)
+    base = f"/projects/{project.id}/trends?event=signup&math=unique_persons&days=7"
+    narrowed = client.get(f"{base}&fkey=plan&fvalue=pro&ftype=person")
+    assert narrowed.status_code == 200
+    assert 'class="num">1<' in narrowed.text  # only u1 is on pro
+    refused = client.get(f"{base}&fkey=plan&fop=gt&fvalue=lots")
+    assert refused.status_code == 422
+    assert 'id="e-fvalue"' in refused.text
+    funnel = client.get(
+        f"/projects/{project.id}/funnels?step=signup&step=activate&days=7"
+        "&fkey=plan&fvalue=pro&ftype=person"
+    )
+    assert funnel.status_code == 200
+    assert "funnel-steps" in funnel.text

@@ -38,6 +38,7 @@ PERSONS = TypeAdapter(PersonsQuery)
 MATHS = {
     "total": "Events",
     "unique_persons": "Unique persons",
+    "unique_sessions": "Unique sessions",
     "weekly_active": "Weekly active persons (per day)",
     "monthly_active": "Monthly active persons (per day)",
     "sum": "Sum of a property",

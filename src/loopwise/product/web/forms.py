@@ -11,13 +11,15 @@ from loopwise.product.contracts import FunnelQuery, RetentionQuery, TrendsQuery
 
 TREND_FIELDS = (
     "event", "math", "math_property", "interval", "days", "breakdown", "compare", "event_b",
-    "formula", "cohort",
+    "formula", "cohort", "fkey", "fop", "fvalue", "ftype",
 )  # fmt: skip
 FUNNEL_FIELDS = (
     "days", "window", "window_unit", "order", "breakdown", "attribution", "exclude", "cohort",
+    "fkey", "fop", "fvalue", "ftype",
 )  # fmt: skip
 RETENTION_FIELDS = (
     "start", "returning", "period", "periods", "cohorting", "criterion", "breakdown", "cohort",
+    "fkey", "fop", "fvalue", "ftype",
 )  # fmt: skip
 MAX_STEPS = 10
 
@@ -26,10 +28,28 @@ def read(params: QueryParams, fields: tuple[str, ...]) -> dict[str, str]:
     return {name: params.get(name, "").strip()[:200] for name in fields}
 
 
+NUMERIC = ("gt", "lt")
+NO_VALUE = ("is_set", "is_not_set")
+
+
 def _cohort(form: dict[str, str], query: dict[str, Any]) -> dict[str, Any]:
-    """Only the persons of a saved cohort, when the form picks one."""
+    """Only the persons of a saved cohort, when the form picks one; and the form's one
+    property filter (``fkey``, ``fop``, ``fvalue``, ``ftype``) when it names a key."""
     if form.get("cohort", "").isdigit():
         query["cohort"] = {"id": int(form["cohort"])}
+    if form.get("fkey"):
+        operator = form.get("fop") or "exact"
+        item: dict[str, Any] = {"key": form["fkey"], "operator": operator,
+                                "type": form.get("ftype") or "event"}  # fmt: skip
+        value = form.get("fvalue", "")
+        if operator in NUMERIC:
+            try:
+                item["value"] = float(value)
+            except ValueError:
+                item["value"] = value  # refused with the reason by the query object
+        elif operator not in NO_VALUE:
+            item["value"] = value
+        query["filters"] = [item]
     return query
 
 
@@ -111,6 +131,8 @@ def errors(exc: ValidationError, fields: tuple[str, ...], default: str) -> dict[
         where = [str(part) for part in error["loc"]]
         message = str(error["msg"]).removeprefix("Value error, ")
         field = next((f for f in reversed(where) if f in fields), None)
+        if field is None and "filters" in where and "fvalue" in fields:
+            field = "fvalue"
         if field is None:
             field = next((_FALLBACK[w] for w in where if w in _FALLBACK), None)
         if field is None:
