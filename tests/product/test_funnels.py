@@ -254,3 +254,16 @@ def test_time_to_convert_counts_from_the_last_first_step_before_the_second(
 ) -> None:
     store(warehouse, ("zed", "signup", 0), ("zed", "signup", 5), ("zed", "activate", 12))
     assert [s.median_seconds for s in funnel(warehouse, steps=STEPS[:2]).total.steps] == [None, 420]
+
+
+def test_breakdown_by_a_person_property(warehouse: Warehouse) -> None:
+    store(
+        warehouse,
+        ("vic", "signup", 0, {"plan": "free"}), ("vic", "activate", 5, {}),
+        ("vic", "upgrade", 50, {"plan": "pro"}),
+        ("wes", "signup", 0, {"plan": "free"}),
+    )  # fmt: skip
+    result = funnel(warehouse, steps=STEPS[:2], breakdown={"property": "plan", "type": "person"})
+    assert {g.breakdown_value: [s.count for s in g.steps] for g in result.breakdown} == {
+        "pro": [1, 1], "free": [1, 0],
+    }  # fmt: skip

@@ -255,3 +255,16 @@ def test_date_filters_and_unique_sessions(store: Warehouse) -> None:
     assert trends(store, series=sessions, date_range=RANGE) == [(None, [0, 2, 0], 2)]
     with pytest.raises(ValidationError, match="not an ISO date"):
         TrendsQuery.model_validate({"series": [{"filters": [{**after, "value": "tomorrow"}]}]})
+
+
+def test_breakdown_by_a_person_property_uses_their_latest_value(store: Warehouse) -> None:
+    upgrade = CaptureEvent(
+        event="plan_changed", distinct_id="bob", timestamp=at(5, 9), properties={"plan": "pro"}
+    )
+    capture(store, P, [upgrade], received_at=NOW)
+    series = [{"event": "purchase", "math": "unique_persons"}]
+    by_person = trends(store, series=series, date_range=RANGE,
+                       breakdown={"property": "plan", "type": "person"})  # fmt: skip
+    assert by_person == [("pro", [0, 1, 2], 2)]  # bob counts as pro, his plan today
+    by_event = trends(store, series=series, date_range=RANGE, breakdown={"property": "plan"})
+    assert by_event == [("free", [0, 1, 1], 1), ("pro", [0, 0, 1], 1)]

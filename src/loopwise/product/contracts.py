@@ -178,11 +178,13 @@ class TrendsSeries(_Strict):
 
 
 class Breakdown(_Strict):
-    """Split each series by an event property: the ``limit`` largest values, the rest as
-    ``$other``; events without the property count under ``''``."""
+    """Split each series by an event property (or, with ``type: person``, by each
+    person's latest value of it): the ``limit`` largest values, the rest as ``$other``;
+    events without the property count under ``''``."""
 
     property: Annotated[str, Field(min_length=1, max_length=200)]
     limit: Annotated[int, Field(ge=1, le=50)] = 10
+    type: Literal["event", "person"] = "event"
 
 
 class TrendsQuery(_Strict):
@@ -296,6 +298,8 @@ class FunnelBreakdown(_Strict):
     limit: Annotated[int, Field(ge=1, le=50)] = 10
     attribution: Literal["first_touch", "last_touch", "step"] = "first_touch"
     step: Annotated[int | None, Field(ge=0, le=9)] = None
+    # person: each person's latest value of the property (attribution does not apply).
+    type: Literal["event", "person"] = "event"
 
     @model_validator(mode="after")
     def _step_for_step_attribution(self) -> FunnelBreakdown:

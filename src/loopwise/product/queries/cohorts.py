@@ -115,3 +115,28 @@ def _criterion(
         SELECT person_id FROM {source} AS c GROUP BY person_id
         HAVING {d.count_rows(recent)} = 0
     """
+
+
+def with_person_value(
+    d: Dialect,
+    source: str,
+    key: str,
+    params: dict[str, Any],
+    *,
+    now: datetime | None = None,
+) -> str:
+    """The events of ``source`` (persons resolved) with ``person_value``: each person's
+    latest value of the property ``key`` as text, from the newest event carrying it
+    (``''`` when none does)."""
+    params["pv_key"] = key
+    params["pv_now"] = now or datetime.now(UTC)
+    has = d.json_has("properties", "pv_key")
+    carriers = d.events_with_persons(f"project_id = {{p}} AND timestamp < {{pv_now}} AND {has}")
+    latest = f"""
+        SELECT person_id, argMax({d.json_string("properties", "pv_key")}, timestamp) AS value
+        FROM {carriers} AS pv0 GROUP BY person_id
+    """
+    return f"""(
+        SELECT ev.*, coalesce(pv.value, '') AS person_value
+        FROM {source} AS ev LEFT JOIN ({latest}) AS pv ON pv.person_id = ev.person_id
+    )"""

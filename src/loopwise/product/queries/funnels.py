@@ -29,7 +29,7 @@ from loopwise.product.contracts import (
     HistogramBin,
 )
 from loopwise.product.filters import conditions, property_text
-from loopwise.product.queries.cohorts import cohort_source
+from loopwise.product.queries.cohorts import cohort_source, with_person_value
 from loopwise.product.queries.periods import query_window
 from loopwise.product.queries.persons import describe_persons
 from loopwise.product.queries.sequences import Attempts, Ints, Timeline, histogram, match, summarise
@@ -191,7 +191,13 @@ def _load(
     first_step = " ".join(f"WHEN {c} THEN {i}" for i, c in enumerate(steps))
     value = ""
     if query.breakdown is not None:
-        value = f", {property_text(d, query.breakdown.property, params, 'bk')} AS value"
+        by_person = query.breakdown.type == "person"
+        text = (
+            "person_value"
+            if by_person
+            else property_text(d, query.breakdown.property, params, "bk")
+        )
+        value = f", {text} AS value"
     merged = has_person_overrides(warehouse, project_id)
     source = cohort_source(
         d,
@@ -202,6 +208,8 @@ def _load(
         now=now,
         filters=query.filters,
     )
+    if query.breakdown is not None and query.breakdown.type == "person":
+        source = with_person_value(d, source, query.breakdown.property, params, now=now)
     ids = ", person_id" if with_ids else ""
     excluded = f", {_bits(exclusions)} AS exclusions" if exclusions else ""
     sql = f"""

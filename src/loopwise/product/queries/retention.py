@@ -23,7 +23,7 @@ from loopwise.product.contracts import (
     RetentionResult,
 )
 from loopwise.product.filters import conditions, property_text
-from loopwise.product.queries.cohorts import cohort_source
+from loopwise.product.queries.cohorts import cohort_source, with_person_value
 from loopwise.product.queries.periods import bucket_index, buckets
 from loopwise.product.queries.persons import persons_page
 from loopwise.warehouse import Warehouse, dialect_for
@@ -150,8 +150,19 @@ def _plan(
     cohort = query.cohort
     trunc = bucket_index(d, "timestamp", query.period, zone, slots, params, "bt")
     value = "''"
+    by_person = query.breakdown is not None and query.breakdown.type == "person"
     if query.breakdown is not None:
-        value = property_text(d, query.breakdown.property, params, "bk")
+        value = (
+            "person_value"
+            if by_person
+            else property_text(d, query.breakdown.property, params, "bk")
+        )
+
+    def valued(source: str) -> str:
+        if query.breakdown is None or not by_person:
+            return source
+        return with_person_value(d, source, query.breakdown.property, params, now=now)
+
     began = _where(d, query, query.start, params, "st")
     if query.cohorting == "recurring":
         source = cohort_source(
@@ -165,7 +176,7 @@ def _plan(
         )
         cohorts = f"""
             SELECT person_id, {trunc} AS cohort, argMin({value}, timestamp) AS bv
-            FROM {source} AS ev GROUP BY person_id, cohort
+            FROM {valued(source)} AS ev GROUP BY person_id, cohort
         """
     else:  # the first start event ever decides the cohort
         source = cohort_source(
@@ -182,7 +193,7 @@ def _plan(
             SELECT person_id, {first} AS cohort, bv FROM (
                 SELECT person_id, min(timestamp) AS first_seen,
                        argMin({value}, timestamp) AS bv
-                FROM {source} AS ev GROUP BY person_id
+                FROM {valued(source)} AS ev GROUP BY person_id
             ) AS firsts WHERE first_seen >= {{start}}
         """
     came_back = _where(d, query, query.returning, params, "rt")

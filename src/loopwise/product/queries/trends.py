@@ -26,7 +26,7 @@ from loopwise.product.contracts import (
     TrendsSeries,
 )
 from loopwise.product.filters import conditions, property_text
-from loopwise.product.queries.cohorts import cohort_source
+from loopwise.product.queries.cohorts import cohort_source, with_person_value
 from loopwise.product.queries.periods import bucket_index, buckets, query_window
 from loopwise.warehouse import Warehouse, dialect_for
 from loopwise.warehouse.dialect import Dialect, has_person_overrides
@@ -159,11 +159,13 @@ class _Scope:
         self.where = " AND ".join(where)
         if series.math_property is not None:
             self.params["mp"] = series.math_property
-        self.breakdown = (
-            property_text(d, query.breakdown.property, self.params, "bk")
-            if query.breakdown
-            else "''"
-        )
+        self.breakdown = "''"
+        if query.breakdown is not None:
+            self.breakdown = (
+                "person_value"
+                if query.breakdown.type == "person"
+                else property_text(d, query.breakdown.property, self.params, "bk")
+            )
 
     def metric(self) -> str:
         series = self.series
@@ -176,12 +178,16 @@ class _Scope:
 
     def source(self) -> str:
         persons = self.series.math in ("unique_persons", *ROLLING)
-        cohort = self.query.cohort
-        merged = self.merged and (persons or cohort is not None)
-        return cohort_source(
+        cohort, breakdown = self.query.cohort, self.query.breakdown
+        by_person = breakdown is not None and breakdown.type == "person"
+        merged = self.merged and (persons or cohort is not None or by_person)
+        source = cohort_source(
             self.d, self.where, self.params, merged=merged, cohort=cohort, now=self.now,
             filters=[*self.query.filters, *self.series.filters],
         )  # fmt: skip
+        if breakdown is not None and by_person:
+            return with_person_value(self.d, source, breakdown.property, self.params, now=self.now)
+        return source
 
     def top_values(self, warehouse: Warehouse, limit: int) -> list[str]:
         sql = f"""
@@ -379,6 +385,8 @@ def trend_persons(
         d, scope.where, params, merged=merged, cohort=query.cohort, now=now,
         filters=[*query.filters, *series.filters],
     )  # fmt: skip
+    if query.breakdown is not None and query.breakdown.type == "person":
+        source = with_person_value(d, source, query.breakdown.property, params, now=now)
     sql = f"""
         SELECT person_id, argMax(distinct_id, timestamp) AS distinct_id,
                {d.count_rows()} AS events, max(timestamp) AS last_seen

@@ -11,15 +11,15 @@ from loopwise.product.contracts import FunnelQuery, RetentionQuery, TrendsQuery
 
 TREND_FIELDS = (
     "event", "math", "math_property", "interval", "days", "breakdown", "compare", "event_b",
-    "formula", "cohort", "fkey", "fop", "fvalue", "ftype",
+    "formula", "cohort", "fkey", "fop", "fvalue", "ftype", "btype",
 )  # fmt: skip
 FUNNEL_FIELDS = (
     "days", "window", "window_unit", "order", "breakdown", "attribution", "exclude", "cohort",
-    "fkey", "fop", "fvalue", "ftype",
+    "fkey", "fop", "fvalue", "ftype", "btype",
 )  # fmt: skip
 RETENTION_FIELDS = (
     "start", "returning", "period", "periods", "cohorting", "criterion", "breakdown", "cohort",
-    "fkey", "fop", "fvalue", "ftype",
+    "fkey", "fop", "fvalue", "ftype", "btype",
 )  # fmt: skip
 MAX_STEPS = 10
 
@@ -53,6 +53,10 @@ def _cohort(form: dict[str, str], query: dict[str, Any]) -> dict[str, Any]:
     return query
 
 
+def _btype(form: dict[str, str]) -> str:
+    return "person" if form.get("btype") == "person" else "event"
+
+
 def trends_query(form: dict[str, str]) -> TrendsQuery:
     series: dict[str, Any] = {"math": form.get("math") or "total"}
     if form.get("event"):
@@ -69,7 +73,7 @@ def trends_query(form: dict[str, str]) -> TrendsQuery:
     if form.get("formula"):
         query["formula"] = form["formula"]
     if form.get("breakdown"):
-        query["breakdown"] = {"property": form["breakdown"], "limit": 8}
+        query["breakdown"] = {"property": form["breakdown"], "limit": 8, "type": _btype(form)}
     query["compare"] = form.get("compare") == "on"
     return TrendsQuery.model_validate(_cohort(form, query))
 
@@ -86,7 +90,9 @@ def funnel_query(form: dict[str, str], steps: list[str]) -> FunnelQuery:
         "order": form.get("order") or "ordered",
     }
     if form.get("breakdown"):
-        breakdown: dict[str, Any] = {"property": form["breakdown"], "limit": 8}
+        breakdown: dict[str, Any] = {
+            "property": form["breakdown"], "limit": 8, "type": _btype(form),
+        }  # fmt: skip
         attribution = form.get("attribution") or "first_touch"
         number = attribution.removeprefix("step")
         if attribution.startswith("step") and number.isdigit() and len(number) < 3:
@@ -111,7 +117,7 @@ def retention_query(form: dict[str, str]) -> RetentionQuery:
         "criterion": form.get("criterion") or "on",
     }
     if form.get("breakdown"):
-        query["breakdown"] = {"property": form["breakdown"], "limit": 8}
+        query["breakdown"] = {"property": form["breakdown"], "limit": 8, "type": _btype(form)}
     return RetentionQuery.model_validate(_cohort(form, query))
 
 
