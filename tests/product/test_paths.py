@@ -69,6 +69,14 @@ def test_paths_after_an_event_merge_repeats_and_count_persons_per_link(stored: W
     assert {p.distinct_id for p in found.persons} == {"ann", "ben"}
 
 
+def test_a_path_cut_by_the_depth_has_not_ended(stored: Warehouse) -> None:
+    result = paths(stored, event="signup", depth=2)
+    nodes = {(n.step, n.name): (n.persons, n.ended) for n in result.nodes}
+    # ann and ben went on after "create"; cid's path ends at "home".
+    assert nodes[(1, "create")] == (2, 0)
+    assert nodes[(1, "home")] == (1, 1)
+
+
 def test_paths_before_an_event_and_pages_and_rare_steps_grouped(stored: Warehouse) -> None:
     before = paths(stored, event="signup", direction="before", depth=2)
     assert {(n.step, n.name): n.persons for n in before.nodes} == {

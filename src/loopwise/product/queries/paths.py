@@ -42,6 +42,7 @@ class _Paths:
     person: Ints  # per kept row: dense person number
     step: Ints  # position in the person's path
     node: Ints  # index into names (after grouping the rare ones)
+    ended: np.ndarray  # per kept row: the person's path has no later step at all
     names: list[str]
     person_ids: list[str] | None
     span: tuple[datetime, datetime]
@@ -59,8 +60,7 @@ def run_paths(
     paths = _paths(warehouse, project_id, query, start, end, with_ids=False, now=now)
     nodes = []
     if len(paths.step):
-        last = np.ones(len(paths.step), dtype=bool)
-        last[:-1] = paths.person[1:] != paths.person[:-1]
+        last = paths.ended
         pairs, counts = np.unique(np.stack([paths.step, paths.node]), axis=1, return_counts=True)
         ended_pairs, ended = np.unique(
             np.stack([paths.step[last], paths.node[last]]), axis=1, return_counts=True
@@ -182,17 +182,20 @@ def _paths(
     person, codes, rows = person[~repeat], codes[~repeat], rows[~repeat]
     firsts = np.ones(len(person), dtype=bool)
     firsts[1:] = person[1:] != person[:-1]
+    ended = np.ones(len(person), dtype=bool)  # before the depth cuts paths short
+    ended[:-1] = person[1:] != person[:-1]
     starts = np.maximum.accumulate(np.where(firsts, np.arange(len(person)), 0))
     step = np.arange(len(person)) - starts
     inside = step < query.depth
     person, codes, step, rows = person[inside], codes[inside], step[inside], rows[inside]
+    ended = ended[inside]
     codes, names = _group_rare(step, codes, names, query.limit)
     person_ids = None
     if with_ids:
         column = table.column("person_id")
         person_ids = [str(column[int(r)]) for r in _first_rows(person, rows)]
         person = _renumber(person)
-    return _Paths(person, step, codes, names, person_ids, (start, end))
+    return _Paths(person, step, codes, ended, names, person_ids, (start, end))
 
 
 def _from_start(person: Ints, codes: Ints, names: list[str], event: str | None) -> np.ndarray:

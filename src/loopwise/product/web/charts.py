@@ -77,7 +77,7 @@ def funnel_chart(result: FunnelResult) -> str:
             "xAxis": {
                 "type": "category",
                 "data": labels,
-                "axisLabel": {"interval": 0, "width": 110, "overflow": "break"},
+                "axisLabel": {"interval": 0, "width": 150, "overflow": "truncate"},
             },
             "yAxis": {"type": "value", "splitLine": {"lineStyle": {"color": "#eef0f4"}}},
             "series": series,
@@ -110,7 +110,7 @@ def stickiness_chart(result: StickinessResult) -> str:
             "tooltip": {"trigger": "axis"},
             "legend": {"top": 0, "show": len(series) > 1},
             "grid": _GRID,
-            "xAxis": {"type": "category", "data": labels, "name": "active in"},
+            "xAxis": {"type": "category", "data": labels},
             "yAxis": {"type": "value", "name": "persons", "minInterval": 1},
             "series": series,
         }
