@@ -42,6 +42,12 @@ class Warehouse(Protocol):
     @property
     def dialect(self) -> DialectName: ...
 
+    @property
+    def materialized_ctes(self) -> bool:
+        """Whether ``WITH name AS MATERIALIZED (subquery)`` computes the subquery once for
+        all its uses (DuckDB; ClickHouse from the release with ``enable_materialized_cte``).
+        Without it, a subquery used several times is computed at each use."""
+
     def migrate(self) -> None:
         """Create or upgrade the tables in ``schema.TABLES``; safe to call repeatedly."""
 

@@ -122,10 +122,27 @@ class ClickHouseWarehouse:
         self._transport = transport
         self._limits = QueryLimits(default_timeout_s, default_max_rows)
         self._tables = tables
+        self._features: Settings | None = None
 
     @property
     def dialect(self) -> DialectName:
         return "clickhouse"
+
+    @property
+    def materialized_ctes(self) -> bool:
+        return bool(self._optional_settings())
+
+    def _optional_settings(self) -> Settings:
+        """Settings this server knows that make queries faster, asked once: today
+        ``enable_materialized_cte`` (ClickHouse 25.x and later)."""
+        if self._features is None:
+            found = self._transport.select(
+                "SELECT name FROM system.settings WHERE name = 'enable_materialized_cte'",
+                {},
+                BASE_SETTINGS,
+            )
+            self._features = {"enable_materialized_cte": 1} if found.num_rows else {}
+        return self._features
 
     def migrate(self) -> None:
         for table, (schema, sort_key) in self._tables.items():
@@ -162,7 +179,8 @@ class ClickHouseWarehouse:
     ) -> QueryResult:
         bound = CLICKHOUSE.bind(sql, params)
         try:
-            table = self._transport.select(bound.sql, bound.params, query_settings(limits))
+            settings = query_settings(limits) | self._optional_settings()
+            table = self._transport.select(bound.sql, bound.params, settings)
         except WarehouseError as exc:
             if is_timeout(exc):
                 raise QueryTimeout(f"query ran longer than {limits.timeout_s} s") from exc

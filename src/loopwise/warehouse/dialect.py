@@ -243,12 +243,6 @@ class Dialect(ABC):
     def numbers(self, count: int) -> str:
         """A FROM source: the 64-bit integers from 0 to count - 1 as column ``n``."""
 
-    def materialized(self) -> str:
-        """The keyword that makes a ``WITH name AS … (subquery)`` computed once when it
-        is used several times (DuckDB may otherwise inline it; ClickHouse always
-        inlines)."""
-        return ""
-
     @abstractmethod
     def hash64(self, expr: str) -> str:
         """A 64-bit hash of ``expr`` (unsigned): fast to sort and compare, but each engine
@@ -363,9 +357,6 @@ class DuckDBDialect(Dialect):
 
     def int_div(self, expr: str, divisor: int) -> str:
         return f"CAST(({expr}) // {int(divisor)} AS BIGINT)"
-
-    def materialized(self) -> str:
-        return "MATERIALIZED"
 
     def quantile(self, expr: str, level: float) -> str:
         return f"quantile_cont({expr}, {float(level)!r})"

@@ -80,6 +80,10 @@ class DuckDBWarehouse:
     def dialect(self) -> DialectName:
         return "duckdb"
 
+    @property
+    def materialized_ctes(self) -> bool:
+        return True
+
     def migrate(self) -> None:
         for table, (schema, _) in self._tables.items():
             self._execute(create_table_sql(table, schema))

@@ -133,8 +133,9 @@ def _plan(
         LEFT JOIN active AS c ON c.person_id = a.person_id AND c.bucket = a.bucket + 1
         WHERE a.bucket < {last} AND (c.person_id IS NULL OR c.person_id = '')
     """
+    keep = "MATERIALIZED" if warehouse.materialized_ctes else ""
     with_ctes = f"""
-        WITH active AS (
+        WITH active AS {keep} (
             SELECT DISTINCT person_id, {bucket} AS bucket FROM {source} AS ev
             WHERE timestamp >= {{from}}
         ),

@@ -223,7 +223,7 @@ class _Scope:
             else:
                 value = f"'{OTHER}'"
         sql = f"""
-            WITH base AS {d.materialized()} ({base}){extra}
+            WITH base AS {"MATERIALIZED" if warehouse.materialized_ctes else ""} ({base}){extra}
             SELECT 'bucket' AS kind, bucket, {value} AS v, {metric} AS value
             FROM base GROUP BY bucket, v
             UNION ALL
