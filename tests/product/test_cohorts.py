@@ -116,3 +116,36 @@ def test_a_saved_cohort_narrows_trends_and_funnels(
     result = run_query(warehouse, project, funnel, "UTC", now=NOW)
     assert isinstance(result, FunnelResult)
     assert [s.count for s in result.total.steps] == [2, 0]  # ana paid before cooking
+
+
+def test_a_cohort_breakdown_gives_a_line_per_cohort(
+    context: AppContext, warehouse: Warehouse, project: int
+) -> None:
+    busy = CohortDefinition.model_validate(
+        {"criteria": [{"type": "did_event", "event": "cook", "min_times": 2, "days": 7}]}
+    )
+    unpaid = CohortDefinition.model_validate(
+        {"criteria": [{"type": "did_not_event", "event": "pay", "days": 30}]}
+    )
+    with transaction(context.sessions) as session:
+        first = save_cohort(session, TEST_ACTOR, project, "Busy", busy)
+        second = save_cohort(session, TEST_ACTOR, project, "Unpaid", unpaid)
+        trend = with_cohort(session, project, TrendsQuery.model_validate(
+            {"series": [{"event": "cook", "math": "unique_persons"}],
+             "date_range": {"last_days": 30},
+             "cohort_breakdown": [{"id": first.id}, {"id": second.id}]}
+        ))  # fmt: skip
+        funnel = with_cohort(session, project, FunnelQuery.model_validate(
+            {"steps": [{"event": "cook"}, {"event": "cook"}], "date_range": {"last_days": 30},
+             "cohort_breakdown": [{"id": first.id}, {"id": second.id}]}
+        ))  # fmt: skip
+    lines = run_query(warehouse, project, trend, "UTC", now=NOW).lines  # type: ignore[union-attr]
+    # Busy: ana, cy. Unpaid: bo, cy (di never cooked). cy counts in both.
+    assert [(line.breakdown_value, line.total) for line in lines] == [("Busy", 2), ("Unpaid", 2)]
+    result = run_query(warehouse, project, funnel, "UTC", now=NOW)
+    assert isinstance(result, FunnelResult)
+    # bo's two cooks are 19 days apart: outside the 14-day window.
+    assert [s.count for s in result.total.steps] == [3, 2]
+    assert {g.breakdown_value: [s.count for s in g.steps] for g in result.breakdown} == {
+        "Busy": [2, 2], "Unpaid": [2, 1],
+    }  # fmt: skip

@@ -98,15 +98,28 @@ def with_cohort(session: Session, project_id: int, query: Q) -> Q:
     inner = getattr(query, "query", None)
     if isinstance(inner, BaseModel):
         return query.model_copy(update={"query": with_cohort(session, project_id, inner)})
+    changes: dict[str, Any] = {}
     cohort = getattr(query, "cohort", None)
-    if not isinstance(cohort, CohortFilter) or cohort.definition is not None:
-        return query
+    if isinstance(cohort, CohortFilter):
+        changes["cohort"] = _filled(session, project_id, cohort, "cohort")
+    split = getattr(query, "cohort_breakdown", None)
+    if split:
+        changes["cohort_breakdown"] = [
+            _filled(session, project_id, c, f"cohort_breakdown.{i}") for i, c in enumerate(split)
+        ]
+    return query.model_copy(update=changes) if changes else query
+
+
+def _filled(session: Session, project_id: int, cohort: CohortFilter, field: str) -> CohortFilter:
+    """A saved cohort's definition and name in place of its id."""
+    if cohort.definition is not None:
+        return cohort
     assert cohort.id is not None
     row = session.get(Cohort, cohort.id)
     if row is None or row.project_id != project_id:
-        raise InvalidInput("cohort.id", f"there is no cohort {cohort.id} in this project")
-    filled = CohortFilter(id=cohort.id, definition=CohortDefinition.model_validate(row.definition))
-    return query.model_copy(update={"cohort": filled})
+        raise InvalidInput(f"{field}.id", f"there is no cohort {cohort.id} in this project")
+    definition = CohortDefinition.model_validate(row.definition)
+    return CohortFilter(id=cohort.id, definition=definition, name=row.name)
 
 
 def ids_from_csv(warehouse: Warehouse, project_id: int, text: str) -> tuple[list[str], int]:

@@ -138,10 +138,15 @@ class CohortDefinition(_Strict):
 
 class CohortFilter(_Strict):
     """Only persons in a cohort: a saved one by ``id`` (the API fills in its
-    definition), or a definition given inline."""
+    definition and name), or a definition given inline."""
 
     id: int | None = None
     definition: CohortDefinition | None = None
+    name: Annotated[str | None, Field(max_length=200)] = None
+
+    @property
+    def label(self) -> str:
+        return self.name or (f"cohort {self.id}" if self.id is not None else "cohort")
 
     @model_validator(mode="after")
     def _something(self) -> CohortFilter:
@@ -196,6 +201,9 @@ class TrendsQuery(_Strict):
     # Only persons in this cohort.
     cohort: CohortFilter | None = None
     breakdown: Breakdown | None = None
+    # One line (funnel) per cohort, each counting only its members (a person in two
+    # cohorts counts in both); not with ``breakdown`` or ``cohort``.
+    cohort_breakdown: Annotated[list[CohortFilter], Field(max_length=10)] = []
     # Also the period of the same length just before, as lines with period "previous".
     compare: bool = False
     # Arithmetic over the series by letter (A is the first), e.g. "A / B * 100": added as
@@ -235,6 +243,12 @@ class TrendsQuery(_Strict):
                 span = (self.date_range.date_to - self.date_range.date_from).days + 1
             if span > MAX_HOURS_DAYS:
                 raise ValueError(f"hourly trends cover at most {MAX_HOURS_DAYS} days")
+        return self
+
+    @model_validator(mode="after")
+    def _one_breakdown(self) -> TrendsQuery:
+        if self.cohort_breakdown and (self.breakdown is not None or self.cohort is not None):
+            raise ValueError("cohort_breakdown goes without breakdown and without cohort")
         return self
 
 
@@ -322,6 +336,9 @@ class FunnelQuery(_Strict):
     # Only persons in this cohort.
     cohort: CohortFilter | None = None
     breakdown: FunnelBreakdown | None = None
+    # One line (funnel) per cohort, each counting only its members (a person in two
+    # cohorts counts in both); not with ``breakdown`` or ``cohort``.
+    cohort_breakdown: Annotated[list[CohortFilter], Field(max_length=10)] = []
 
     @model_validator(mode="after")
     def _steps_fit(self) -> FunnelQuery:
@@ -336,6 +353,12 @@ class FunnelQuery(_Strict):
             raise ValueError("exclusions apply to ordered and strict funnels only")
         if self.breakdown and self.breakdown.step is not None and self.breakdown.step > last:
             raise ValueError(f"breakdown.step must be at most {last}")
+        return self
+
+    @model_validator(mode="after")
+    def _one_breakdown(self) -> FunnelQuery:
+        if self.cohort_breakdown and (self.breakdown is not None or self.cohort is not None):
+            raise ValueError("cohort_breakdown goes without breakdown and without cohort")
         return self
 
 

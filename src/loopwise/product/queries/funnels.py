@@ -72,6 +72,8 @@ def run_funnels(
     *,
     now: datetime | None = None,
 ) -> FunnelResult:
+    if query.cohort_breakdown:
+        return _by_cohort(warehouse, project_id, query, timezone, now)
     outcome = _evaluate(warehouse, project_id, query, timezone, now, with_ids=False)
     attempts = outcome.attempts
     total = _group(query, None, attempts.level, attempts.times)
@@ -91,6 +93,25 @@ def run_funnels(
     )
 
 
+def _by_cohort(
+    warehouse: Warehouse,
+    project_id: int,
+    query: FunnelQuery,
+    timezone: str,
+    now: datetime | None,
+) -> FunnelResult:
+    """Everyone as the total, then the funnel once per cohort as its breakdown groups."""
+    whole = run_funnels(
+        warehouse, project_id, query.model_copy(update={"cohort_breakdown": []}), timezone, now=now
+    )
+    groups = []
+    for cohort in query.cohort_breakdown:
+        part = query.model_copy(update={"cohort": cohort, "cohort_breakdown": []})
+        total = run_funnels(warehouse, project_id, part, timezone, now=now).total
+        groups.append(total.model_copy(update={"breakdown_value": cohort.label}))
+    return whole.model_copy(update={"breakdown": groups, "query": query.model_dump(mode="json")})
+
+
 def funnel_persons(
     warehouse: Warehouse,
     project_id: int,
@@ -100,6 +121,15 @@ def funnel_persons(
     now: datetime | None = None,
 ) -> FunnelPersons:
     """The persons who reached (or dropped off before) one step, latest entrants first."""
+    query = request.query
+    if query.cohort_breakdown:
+        member = next(
+            (c for c in query.cohort_breakdown if c.label == request.breakdown_value), None
+        )
+        if member is None:
+            return FunnelPersons(persons=[], has_more=False)
+        part = query.model_copy(update={"cohort": member, "cohort_breakdown": []})
+        request = request.model_copy(update={"query": part, "breakdown_value": None})
     outcome = _evaluate(warehouse, project_id, request.query, timezone, now, with_ids=True)
     attempts, known = outcome.attempts, outcome.loaded.person_ids or []
     chosen = attempts.level == request.step if request.dropped else attempts.level > request.step

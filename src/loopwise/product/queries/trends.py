@@ -43,6 +43,8 @@ def run_trends(
     *,
     now: datetime | None = None,
 ) -> TrendsResult:
+    if query.cohort_breakdown:
+        return _by_cohort(warehouse, project_id, query, timezone, now)
     zone, start, end = query_window(query.date_range, timezone, now)
     period = _Period(start, end, buckets(start, end, query.interval, zone), zone)
     context = _Context(
@@ -66,6 +68,26 @@ def run_trends(
         lines=lines,
         query=query.model_dump(mode="json"),
     )
+
+
+def _by_cohort(
+    warehouse: Warehouse,
+    project_id: int,
+    query: TrendsQuery,
+    timezone: str,
+    now: datetime | None,
+) -> TrendsResult:
+    """The query once per cohort of ``cohort_breakdown``, its lines labelled by cohort."""
+    lines: list[TrendsLine] = []
+    result = None
+    for cohort in query.cohort_breakdown:
+        part = query.model_copy(update={"cohort": cohort, "cohort_breakdown": []})
+        result = run_trends(warehouse, project_id, part, timezone, now=now)
+        lines += [
+            line.model_copy(update={"breakdown_value": cohort.label}) for line in result.lines
+        ]
+    assert result is not None
+    return result.model_copy(update={"lines": lines, "query": query.model_dump(mode="json")})
 
 
 @dataclass
@@ -364,6 +386,14 @@ def trend_persons(
 ) -> TrendPersons:
     """The persons counted in one number of a trend, most events first."""
     query = request.query
+    if query.cohort_breakdown:
+        chosen = next(
+            (c for c in query.cohort_breakdown if c.label == request.breakdown_value), None
+        )
+        if chosen is None:
+            return TrendPersons(persons=[], has_more=False)
+        query = query.model_copy(update={"cohort": chosen, "cohort_breakdown": []})
+        request = request.model_copy(update={"query": query, "breakdown_value": None})
     zone, start, end = query_window(query.date_range, timezone, now)
     d = dialect_for(warehouse.dialect)
     merged = has_person_overrides(warehouse, project_id)
