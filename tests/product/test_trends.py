@@ -268,3 +268,18 @@ def test_breakdown_by_a_person_property_uses_their_latest_value(store: Warehouse
     assert by_person == [("pro", [0, 1, 2], 2)]  # bob counts as pro, his plan today
     by_event = trends(store, series=series, date_range=RANGE, breakdown={"property": "plan"})
     assert by_event == [("free", [0, 1, 1], 1), ("pro", [0, 0, 1], 1)]
+
+
+def test_person_properties_set_with_dollar_set_count(store: Warehouse) -> None:
+    identify = CaptureEvent(
+        event="$identify", distinct_id="carol", timestamp=at(4, 2), set={"tier": "gold"}
+    )
+    capture(store, P, [identify], received_at=NOW)
+    gold = {"key": "tier", "value": "gold", "type": "person"}
+    series = [{"event": "purchase", "math": "unique_persons"}]
+    assert trends(store, series=series, date_range=RANGE, filters=[gold]) == [
+        (None, [0, 0, 1], 1)
+    ]
+    split = trends(store, series=series, date_range=RANGE,
+                   breakdown={"property": "tier", "type": "person"})  # fmt: skip
+    assert split == [("", [0, 1, 1], 1), ("gold", [0, 0, 1], 1)]

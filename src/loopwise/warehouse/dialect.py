@@ -209,6 +209,11 @@ class Dialect(ABC):
         """A condition: the property named by ``key_param`` is present and not null."""
 
     @abstractmethod
+    def json_object(self, column: str, key_param: str) -> str:
+        """The JSON text of the object under ``key_param`` (``'{}'`` when it is missing or
+        not an object), for reading nested properties such as ``$set``."""
+
+    @abstractmethod
     def regex_match(self, expr: str, pattern_param: str) -> str:
         """A condition: ``expr`` contains a match of the RE2 pattern ``pattern_param``."""
 
@@ -323,6 +328,13 @@ class DuckDBDialect(Dialect):
         path = self._pointer(key_param)
         return f"coalesce(json_type({column}, {path}) NOT IN ('NULL'), false)"
 
+    def json_object(self, column: str, key_param: str) -> str:
+        path = self._pointer(key_param)
+        return (
+            f"(CASE WHEN json_type({column}, {path}) = 'OBJECT'"
+            f" THEN CAST(json_extract({column}, {path}) AS VARCHAR) ELSE '{{}}' END)"
+        )
+
     def regex_match(self, expr: str, pattern_param: str) -> str:
         return f"regexp_matches({expr}, {{{pattern_param}}})"
 
@@ -404,6 +416,10 @@ class ClickHouseDialect(Dialect):
     def json_has(self, column: str, key_param: str) -> str:
         key = f"{{{key_param}}}"
         return f"(JSONHas({column}, {key}) AND JSONType({column}, {key}) != 'Null')"
+
+    def json_object(self, column: str, key_param: str) -> str:
+        key = f"{{{key_param}}}"
+        return f"if(JSONType({column}, {key}) = 'Object', JSONExtractRaw({column}, {key}), '{{}}')"
 
     def regex_match(self, expr: str, pattern_param: str) -> str:
         return f"match({expr}, {{{pattern_param}}})"

@@ -82,21 +82,21 @@ def _criterion(
         item = criterion.property
         if item.operator == "is_not_set":
             params[f"{name}_key"] = item.key
-            has = d.json_has("properties", f"{name}_key")
+            has, _ = person_properties(d, f"{name}_key", params)
             source = d.events_with_persons(project, merged=merged)
             return f"""
                 SELECT person_id FROM {source} AS c GROUP BY person_id
                 HAVING {d.count_rows(has)} = 0
             """
         params[f"{name}_key"] = item.key
-        has = d.json_has("properties", f"{name}_key")
-        source = d.events_with_persons(f"{project} AND {has}", merged=merged)
+        carried, latest = person_properties(d, f"{name}_key", params)
+        source = d.events_with_persons(f"{project} AND {carried}", merged=merged)
         # Tested on the latest properties, so as an event filter over them.
         as_event = item.model_copy(update={"type": "event"})
         test = conditions(d, [as_event], params, f"{name}f", hot=False)[0]
         return f"""
             SELECT person_id FROM (
-                SELECT person_id, argMax(properties, timestamp) AS properties
+                SELECT person_id, argMax({latest}, timestamp) AS properties
                 FROM {source} AS c GROUP BY person_id
             ) AS latest WHERE {test}
         """
@@ -130,13 +130,23 @@ def with_person_value(
     (``''`` when none does)."""
     params["pv_key"] = key
     params["pv_now"] = now or datetime.now(UTC)
-    has = d.json_has("properties", "pv_key")
-    carriers = d.events_with_persons(f"project_id = {{p}} AND timestamp < {{pv_now}} AND {has}")
+    carried, properties = person_properties(d, "pv_key", params)
+    carriers = d.events_with_persons(f"project_id = {{p}} AND timestamp < {{pv_now}} AND {carried}")
     latest = f"""
-        SELECT person_id, argMax({d.json_string("properties", "pv_key")}, timestamp) AS value
+        SELECT person_id, argMax({d.json_string(properties, "pv_key")}, timestamp) AS value
         FROM {carriers} AS pv0 GROUP BY person_id
     """
     return f"""(
         SELECT ev.*, coalesce(pv.value, '') AS person_value
         FROM {source} AS ev LEFT JOIN ({latest}) AS pv ON pv.person_id = ev.person_id
     )"""
+
+
+def person_properties(d: Dialect, key_param: str, params: dict[str, Any]) -> tuple[str, str]:
+    """SQL for reading a person property from events: a condition (the event sets the
+    key, as an event property or inside ``$set``) and the JSON object holding it (the
+    event's properties, else its ``$set``)."""
+    params["set_key"] = "$set"
+    nested = d.json_object("properties", "set_key")
+    top, inner = d.json_has("properties", key_param), d.json_has(nested, key_param)
+    return f"({top} OR {inner})", f"(CASE WHEN {top} THEN properties ELSE {nested} END)"
