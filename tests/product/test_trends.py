@@ -277,9 +277,7 @@ def test_person_properties_set_with_dollar_set_count(store: Warehouse) -> None:
     capture(store, P, [identify], received_at=NOW)
     gold = {"key": "tier", "value": "gold", "type": "person"}
     series = [{"event": "purchase", "math": "unique_persons"}]
-    assert trends(store, series=series, date_range=RANGE, filters=[gold]) == [
-        (None, [0, 0, 1], 1)
-    ]
+    assert trends(store, series=series, date_range=RANGE, filters=[gold]) == [(None, [0, 0, 1], 1)]
     split = trends(store, series=series, date_range=RANGE,
                    breakdown={"property": "tier", "type": "person"})  # fmt: skip
     assert split == [("", [0, 1, 1], 1), ("gold", [0, 0, 1], 1)]
