@@ -19,8 +19,14 @@ from loopwise.product.cohorts import (
     save_cohort,
     with_cohort,
 )
-from loopwise.product.contracts import CohortDefinition, FunnelQuery, FunnelResult, TrendsQuery
-from loopwise.product.facade import run_query
+from loopwise.product.contracts import (
+    CohortDefinition,
+    FunnelQuery,
+    FunnelResult,
+    TrendPersonsQuery,
+    TrendsQuery,
+)
+from loopwise.product.facade import persons_in, run_query
 from loopwise.warehouse import Warehouse
 from loopwise.web.context import AppContext
 from tests.factories import TEST_ACTOR, create_project
@@ -149,3 +155,27 @@ def test_a_cohort_breakdown_gives_a_line_per_cohort(
     assert {g.breakdown_value: [s.count for s in g.steps] for g in result.breakdown} == {
         "Busy": [2, 2], "Unpaid": [2, 1],
     }  # fmt: skip
+
+
+def test_cohort_breakdowns_drill_into_one_cohort_or_everyone(
+    context: AppContext, warehouse: Warehouse, project: int
+) -> None:
+    busy = CohortDefinition.model_validate(
+        {"criteria": [{"type": "did_event", "event": "cook", "min_times": 2, "days": 7}]}
+    )
+    with transaction(context.sessions) as session:
+        saved = save_cohort(session, TEST_ACTOR, project, "Busy", busy)
+        trend = with_cohort(session, project, TrendsQuery.model_validate(
+            {"series": [{"event": "cook"}], "date_range": {"last_days": 30},
+             "cohort_breakdown": [{"id": saved.id}]}
+        ))  # fmt: skip
+
+    def who(value: str | None) -> set[str]:
+        request = TrendPersonsQuery(query=trend, breakdown_value=value)
+        return {
+            p.distinct_id for p in persons_in(warehouse, project, request, "UTC", now=NOW).persons
+        }
+
+    assert who("Busy") == {"ana", "cy"}
+    assert who(None) == {"ana", "bo", "cy"}
+    assert who("Nobody") == set()

@@ -267,3 +267,17 @@ def test_breakdown_by_a_person_property(warehouse: Warehouse) -> None:
     assert {g.breakdown_value: [s.count for s in g.steps] for g in result.breakdown} == {
         "pro": [1, 1], "free": [1, 0],
     }  # fmt: skip
+
+
+def test_any_order_steps_that_overlap_do_not_share_an_event(warehouse: Warehouse) -> None:
+    store(
+        warehouse,
+        ("xia", "$pageview", 0, {"$pathname": "/pricing"}),
+        ("yan", "$pageview", 0, {"$pathname": "/pricing"}),
+        ("yan", "$pageview", 5, {"$pathname": "/"}),
+    )  # fmt: skip
+    pricing = {"key": "$pathname", "value": "/pricing"}
+    steps = [{"event": "$pageview"}, {"event": "$pageview", "filters": [pricing]}]
+    # xia's one pageview cannot be both "any pageview" and "a /pricing pageview".
+    assert counts(warehouse, steps=steps, order="any") == [2, 1]
+    assert who(warehouse, 1, steps=steps, order="any") == {"yan"}

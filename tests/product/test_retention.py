@@ -185,3 +185,20 @@ def test_retention_matches_a_direct_computation_on_random_logs(
                 )  # fmt: skip
                 expected = reference(log, zone, period, first, count, cohorting, criterion)
                 assert matrix(result) == expected, (seed, cohorting, criterion)
+
+
+def test_the_other_group_of_a_breakdown_drills_into_its_persons(stored: Warehouse) -> None:
+    query = RetentionQuery.model_validate(
+        {
+            "start": START,
+            "returning": BACK,
+            **FOUR_DAYS,
+            "breakdown": {"property": "plan", "limit": 1},
+        }
+    )
+    result = retention(stored, breakdown={"property": "plan", "limit": 1})
+    assert {(c.start.day, c.breakdown_value) for c in result.cohorts} == {
+        (1, "pro"), (1, "$other"), (2, "pro"),
+    }  # fmt: skip
+    request = RetentionPersonsQuery(query=query, cohort=on(1, hour=0), breakdown_value="$other")
+    assert {p.distinct_id for p in persons_in(stored, P, request, "UTC", now=NOW).persons} == {"bo"}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pytest
@@ -281,3 +282,33 @@ def test_person_properties_set_with_dollar_set_count(store: Warehouse) -> None:
     split = trends(store, series=series, date_range=RANGE,
                    breakdown={"property": "tier", "type": "person"})  # fmt: skip
     assert split == [("", [0, 1, 1], 1), ("gold", [0, 0, 1], 1)]
+
+
+def test_comparison_across_a_dst_change_lines_up_local_days(warehouse: Warehouse) -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    noon = [datetime(2026, 10, 1, 12, tzinfo=berlin) + timedelta(days=n) for n in range(40)]
+    capture(warehouse, 77, [CaptureEvent(event="e", distinct_id="x", timestamp=t) for t in noon])
+    query = TrendsQuery.model_validate({
+        "series": [{"event": "e"}], "compare": True,
+        "date_range": {"date_from": "2026-10-20", "date_to": "2026-11-02",
+                       "timezone": "Europe/Berlin"},
+    })  # fmt: skip
+    result = run_query(warehouse, 77, query, "UTC", now=NOW)
+    # Summer time ends on 25 October: both periods still have one event per local day.
+    assert [line.values for line in result.lines] == [[1.0] * 14, [1.0] * 14]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"series": [{}, {}], "formula": "A ** B"}, "only"),
+        ({"series": [{}], "date_range": {"timezone": "../etc"}}, "not an IANA time zone"),
+        ({"series": [{"filters": [{"key": "k", "operator": "regex", "value": "(?=a)b"}]}]},
+         "RE2"),
+    ],
+)  # fmt: skip
+def test_inputs_the_engines_would_choke_on_are_refused_up_front(
+    query: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        TrendsQuery.model_validate(query)

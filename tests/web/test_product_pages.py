@@ -6,15 +6,25 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
+from loopwise.core import accounts
+from loopwise.core.db import transaction
 from loopwise.core.roles import Role
 from loopwise.ingest.contracts import CaptureEvent
 from loopwise.ingest.facade import capture
 from loopwise.ingest.ids import person_id_for
 from loopwise.web.context import AppContext
-from tests.factories import bearer, create_project, create_token, create_user, sign_in
+from tests.factories import (
+    TEST_ACTOR,
+    bearer,
+    create_project,
+    create_token,
+    create_user,
+    sign_in,
+)
 
 FUNNEL = {
     "kind": "funnels",
@@ -306,3 +316,17 @@ def test_the_analysis_pages_take_a_property_filter_with_its_error_in_place(
     )
     assert funnel.status_code == 200
     assert "funnel-steps" in funnel.text
+
+
+def test_periods_are_labelled_in_the_projects_time_zone(
+    client: TestClient, context: AppContext
+) -> None:
+    project = create_project(context)
+    with transaction(context.sessions) as session:
+        accounts.update_project(session, TEST_ACTOR, project.id, project.name, "Asia/Tokyo")
+    store_journeys(context, project.id)
+    sign_in(client, create_user(context, Role.VIEWER).email)
+    page = client.get(f"/projects/{project.id}/retention?start=signup&period=day&periods=3")
+    today = datetime.now(ZoneInfo("Asia/Tokyo")).date().isoformat()
+    # Tokyo's day starts at 15:00 UTC the day before: the label is still Tokyo's date.
+    assert f'<td class="nowrap">{today}</td>' in page.text

@@ -111,10 +111,10 @@ def with_cohort(session: Session, project_id: int, query: Q) -> Q:
 
 
 def _filled(session: Session, project_id: int, cohort: CohortFilter, field: str) -> CohortFilter:
-    """A saved cohort's definition and name in place of its id."""
-    if cohort.definition is not None:
+    """A saved cohort's definition and name as they are now (an id always wins over a
+    definition carried along, so saved insights follow edits of the cohort)."""
+    if cohort.id is None:
         return cohort
-    assert cohort.id is not None
     row = session.get(Cohort, cohort.id)
     if row is None or row.project_id != project_id:
         raise InvalidInput(f"{field}.id", f"there is no cohort {cohort.id} in this project")

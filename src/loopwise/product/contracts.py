@@ -7,11 +7,21 @@ that makes sense (dates in order, known operators, a value where one is needed).
 
 from __future__ import annotations
 
+import ast
 import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 Interval = Literal["hour", "day", "week", "month"]
 Operator = Literal[
@@ -19,7 +29,19 @@ Operator = Literal[
     "is_set", "is_not_set", "in", "is_date_before", "is_date_after",
 ]  # fmt: skip
 MAX_DAYS = 3 * 366
+# Python-only regex constructs the engines' RE2 refuses: look-arounds, back-references.
+_NOT_RE2 = re.compile(r"\(\?<?[=!]|\\[1-9]|\(\?P=")
 MAX_HOURS_DAYS = 31  # hourly buckets over at most a month
+
+
+def known_zone(value: str | None) -> str | None:
+    """An IANA time zone name, or a clear error."""
+    if value is not None and value not in _ZONES:
+        raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Paris)")
+    return value
+
+
+_ZONES = frozenset(available_timezones())
 
 
 class _Strict(BaseModel):
@@ -35,6 +57,11 @@ class DateRange(_Strict):
     date_to: date | None = None
     last_days: Annotated[int, Field(ge=1, le=MAX_DAYS)] = 7
     timezone: str | None = Field(default=None, max_length=64)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return known_zone(value)
 
     @model_validator(mode="after")
     def _ordered(self) -> DateRange:
@@ -86,6 +113,8 @@ class PropertyFilter(_Strict):
                 re.compile(str(value))
             except re.error as exc:
                 raise ValueError(f"the pattern is not a valid regular expression: {exc}") from None
+            if _NOT_RE2.search(str(value)):
+                raise ValueError("look-arounds and back-references are not supported (RE2 syntax)")
         return self
 
 
@@ -140,7 +169,7 @@ class CohortFilter(_Strict):
     """Only persons in a cohort: a saved one by ``id`` (the API fills in its
     definition and name), or a definition given inline."""
 
-    id: int | None = None
+    id: Annotated[int | None, Field(ge=1, le=2**63 - 1)] = None
     definition: CohortDefinition | None = None
     name: Annotated[str | None, Field(max_length=200)] = None
 
@@ -157,6 +186,10 @@ class CohortFilter(_Strict):
 
 PROPERTY_MATHS = ("sum", "avg", "min", "max", "p50", "p90", "p95", "p99")
 FORMULA = re.compile(r"[A-J0-9.+\-*/() ]{1,200}")
+_FORMULA_NODES = (
+    ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, ast.Load,
+    ast.Add, ast.Sub, ast.Mult, ast.Div, ast.USub, ast.UAdd,
+)  # fmt: skip
 
 
 class TrendsSeries(_Strict):
@@ -221,9 +254,11 @@ class TrendsQuery(_Strict):
         if any(letter > last for letter in letters):
             raise ValueError(f"the formula names a series beyond {last}")
         try:
-            compile(self.formula, "formula", "eval")
+            tree = ast.parse(self.formula, mode="eval")
         except SyntaxError:
             raise ValueError("the formula is not a valid expression") from None
+        if not all(isinstance(node, _FORMULA_NODES) for node in ast.walk(tree)):
+            raise ValueError("a formula uses series letters, numbers, + - * / and () only")
         return self
 
     @model_validator(mode="after")
@@ -389,6 +424,12 @@ class RetentionQuery(_Strict):
     periods: Annotated[int, Field(ge=1)] = 8
     date_to: date | None = None
     timezone: str | None = Field(default=None, max_length=64)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return known_zone(value)
+
     # first_time: a person's cohort is the period of their first start event ever;
     # recurring: every period in which they did the start event.
     cohorting: Literal["first_time", "recurring"] = "first_time"
@@ -524,8 +565,11 @@ class TrendPersonsQuery(_Strict):
     def _series_exists(self) -> TrendPersonsQuery:
         if self.series >= len(self.query.series):
             raise ValueError(f"series {self.series} is not in the query")
-        if self.breakdown_value is not None and self.query.breakdown is None:
+        split = self.query.breakdown is not None or self.query.cohort_breakdown
+        if self.breakdown_value is not None and not split:
             raise ValueError("breakdown_value needs a query with a breakdown")
+        if self.query.series[self.series].math in ("weekly_active", "monthly_active"):
+            raise ValueError("weekly and monthly active persons are not listed: use unique persons")
         return self
 
 
@@ -594,7 +638,8 @@ class FunnelPersonsQuery(_Strict):
             raise ValueError(f"step {self.step} is not in the funnel")
         if self.dropped and self.step == 0:
             raise ValueError("nobody drops off before the first step: pick step 1 or later")
-        if self.breakdown_value is not None and self.query.breakdown is None:
+        split = self.query.breakdown is not None or self.query.cohort_breakdown
+        if self.breakdown_value is not None and not split:
             raise ValueError("breakdown_value needs a query with a breakdown")
         return self
 

@@ -224,7 +224,7 @@ def scoped_query(insight: InsightInfo, board: DashboardInfo | None) -> Query:
     """An insight's query as a dashboard shows it: its date range and filters applied."""
     raw = json.loads(json.dumps(insight.query))
     if board is not None:
-        if board.days is not None and raw["kind"] in ("trends", "funnels"):
+        if board.days is not None and "date_range" in raw:
             zone = raw.get("date_range", {}).get("timezone")
             raw["date_range"] = {"last_days": board.days, "timezone": zone}
         raw["filters"] = [*raw.get("filters", []), *board.filters][:20]

@@ -55,7 +55,7 @@ PERSON_OVERRIDES = pa.schema(
 # Property keys copied into hot columns: column name -> property key. Filters and
 # breakdowns on these keys read the column instead of parsing the JSON text (on DuckDB,
 # parsing is most of the cost of a breakdown). A hot column added later is filled from
-# ``properties`` when the warehouse migrates (``backfill_sql``).
+# ``properties`` when the warehouse migrates (see ``added_hot_columns``).
 HOT_COLUMNS: dict[str, str] = {
     "current_url": "$current_url",
     "pathname": "$pathname",

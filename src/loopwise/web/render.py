@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -26,10 +27,16 @@ def build_templates(areas: list[Area]) -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters["when"] = _when
+    env.filters["in_zone"] = _in_zone
     env.filters["number"] = lambda n: f"{n:,}" if isinstance(n, int | float) else n
     env.globals["version"] = __version__
     env.globals["nav"] = [item for area in areas for item in area.nav]
     return Jinja2Templates(env=env)
+
+
+def _in_zone(value: datetime, zone: str) -> datetime:
+    """A UTC instant as the wall-clock time of ``zone`` (a period's local start)."""
+    return value.astimezone(ZoneInfo(zone))
 
 
 def _when(value: datetime | None) -> str:

@@ -30,7 +30,7 @@ from loopwise.product.contracts import (
 )
 from loopwise.product.filters import conditions, property_text
 from loopwise.product.queries.cohorts import cohort_source, with_person_value
-from loopwise.product.queries.periods import query_window
+from loopwise.product.queries.periods import micros, query_window
 from loopwise.product.queries.persons import describe_persons
 from loopwise.product.queries.sequences import Attempts, Ints, Timeline, histogram, match, summarise
 from loopwise.warehouse import Warehouse, dialect_for
@@ -126,7 +126,7 @@ def funnel_persons(
         member = next(
             (c for c in query.cohort_breakdown if c.label == request.breakdown_value), None
         )
-        if member is None:
+        if member is None and request.breakdown_value is not None:
             return FunnelPersons(persons=[], has_more=False)
         part = query.model_copy(update={"cohort": member, "cohort_breakdown": []})
         request = request.model_copy(update={"query": part, "breakdown_value": None})
@@ -166,25 +166,19 @@ def _evaluate(
 ) -> _Outcome:
     zone, start, end = query_window(query.date_range, timezone, now)
     loaded = _load(warehouse, project_id, query, start, end, zone, with_ids=with_ids, now=now)
-    definitions = [(s.event, s.filters) for s in query.steps]
     attempts = match(
         loaded.timeline,
         len(query.steps),
         query.order,
         query.window.seconds * 1_000_000,
-        _micros(start),
-        _micros(end),
+        micros(start),
+        micros(end),
         [(e.from_step, e.to_step) for e in query.exclusions],
-        [definitions.index(d) for d in definitions],
     )
     groups = None
     if query.breakdown is not None and loaded.values is not None:
         groups = _attribute(query, attempts, loaded.values)
     return _Outcome(loaded, attempts, groups)
-
-
-def _micros(moment: datetime) -> int:
-    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
 
 
 def _load(

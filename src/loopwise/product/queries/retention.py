@@ -113,7 +113,13 @@ def retention_persons(
     slot = plan.slots.index(moment)
     params: dict[str, Any] = {**plan.params, "cohort": slot}
     where = ["s.cohort = {cohort}"]
-    if request.breakdown_value is not None:
+    if request.breakdown_value == OTHER and query.breakdown is not None:
+        sizes = f"SELECT bv, count(*) AS n FROM ({plan.cohorts}) AS s GROUP BY bv"
+        rows = warehouse.query(sizes, plan.params).table.to_pylist()
+        ranked = sorted(rows, key=lambda r: (-int(r["n"]), str(r["bv"])))
+        params["kept"] = [str(r["bv"]) for r in ranked[: query.breakdown.limit]] or [""]
+        where.append(f"NOT {dialect_for(warehouse.dialect).in_array('s.bv', 'kept')}")
+    elif request.breakdown_value is not None:
         params["bv"] = request.breakdown_value
         where.append("s.bv = {bv}")
     if request.period_offset == 0:

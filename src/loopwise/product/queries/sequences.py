@@ -57,12 +57,9 @@ def match(
     start_us: int,
     end_us: int,
     exclusions: Sequence[tuple[int, int]] = (),
-    same_as: Sequence[int] | None = None,
 ) -> Attempts:
     """The counted attempt per person. ``exclusions`` are (from_step, to_step) pairs, in
-    the order of the timeline's exclusion bits; ``same_as[i]`` names the first step with
-    the same definition as step ``i`` (any-order funnels need two events for two
-    identical steps)."""
+    the order of the timeline's exclusion bits."""
     t = timeline
     entry = (t.steps & 1) != 0 if order != "any" else t.steps != 0
     entry &= (t.ts >= start_us) & (t.ts < end_us)
@@ -74,7 +71,7 @@ def match(
     starts = np.flatnonzero(entry).astype(np.int64)
     limit = t.ts[starts] + window_us
     if order == "any":
-        positions = _any_order(t, starts, limit, k, same_as or list(range(k)))
+        positions = _any_order(t, starts, limit, k)
     else:
         positions = _in_order(t, starts, limit, k, strict=order == "strict")
     level = (positions >= 0).sum(axis=1).astype(np.int64)
@@ -123,17 +120,25 @@ def _in_order(t: Timeline, starts: Ints, limit: Ints, k: int, *, strict: bool) -
     return positions
 
 
-def _any_order(t: Timeline, starts: Ints, limit: Ints, k: int, same_as: Sequence[int]) -> Ints:
-    """Each step's first matching event from the attempt's start on (the n-th one for the
-    n-th of several identical steps), then the steps sorted by when they happened."""
+def _any_order(t: Timeline, starts: Ints, limit: Ints, k: int) -> Ints:
+    """Each step's first matching event from the attempt's start on that no other step
+    took (the steps with fewer matching events choose first, so a pageview of /pricing
+    goes to a "/pricing" step before an "any pageview" one), then the steps sorted by
+    when they happened."""
     found = np.full((len(starts), k), -1, dtype=np.int64)
     owner = t.person[starts]
-    for step in range(k):
-        candidates = np.flatnonzero(t.steps & (1 << step))
+    matching = [np.flatnonzero(t.steps & (1 << step)) for step in range(k)]
+    for step in sorted(range(k), key=lambda s: (len(matching[s]), s)):
+        candidates = matching[step]
         if not len(candidates):
             continue
-        nth = sum(1 for other in range(step) if same_as[other] == same_as[step])
-        index = np.searchsorted(candidates, starts, side="left") + nth
+        index = np.searchsorted(candidates, starts, side="left")
+        for _ in range(k):  # skip events earlier steps already took
+            at = candidates[np.minimum(index, len(candidates) - 1)]
+            taken = (found == at[:, None]).any(axis=1) & (index < len(candidates))
+            if not taken.any():
+                break
+            index = index + taken
         ok = index < len(candidates)
         at = candidates[np.minimum(index, len(candidates) - 1)]
         ok &= (t.person[at] == owner) & (t.ts[at] <= limit)

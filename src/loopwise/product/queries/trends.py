@@ -13,8 +13,9 @@ from __future__ import annotations
 import ast
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from loopwise.product.contracts import (
     TrendPerson,
@@ -32,7 +33,6 @@ from loopwise.warehouse import Warehouse, dialect_for
 from loopwise.warehouse.dialect import Dialect, has_person_overrides
 
 OTHER = "$other"
-_AGGREGATES = {"sum": "sum", "avg": "avg", "min": "min", "max": "max"}
 
 
 def run_trends(
@@ -52,8 +52,11 @@ def run_trends(
         has_person_overrides(warehouse, project_id), now,
     )  # fmt: skip
     lines = _lines(context, period, "current")
-    if query.compare:
-        before = start - (end - start)
+    if query.compare:  # the same number of local days just before (DST-proof)
+        local = ZoneInfo(zone)
+        first = start.astimezone(local).date()
+        days = (end.astimezone(local).date() - first).days
+        before = datetime.combine(first - timedelta(days=days), time(), local).astimezone(UTC)
         previous = _Period(before, start, buckets(before, start, query.interval, zone), zone)
         shown: dict[int, list[str | None]] = defaultdict(list)
         for line in lines:  # the previous period gets the same lines, zero or not
@@ -189,15 +192,6 @@ class _Scope:
                 else property_text(d, query.breakdown.property, self.params, "bk")
             )
 
-    def metric(self) -> str:
-        series = self.series
-        if series.math == "total":
-            return self.d.count_rows()
-        if series.math == "unique_persons":
-            return self.d.count_distinct("person_id")
-        number = self.d.json_number("properties", "mp")
-        return f"CAST({_AGGREGATES[series.math]}({number}) AS DOUBLE)"
-
     def source(self) -> str:
         persons = self.series.math in ("unique_persons", *ROLLING)
         cohort, breakdown = self.query.cohort, self.query.breakdown
@@ -210,17 +204,6 @@ class _Scope:
         if breakdown is not None and by_person:
             return with_person_value(self.d, source, breakdown.property, self.params, now=self.now)
         return source
-
-    def top_values(self, warehouse: Warehouse, limit: int) -> list[str]:
-        sql = f"""
-            SELECT {self.breakdown} AS bv, {self.metric()} AS value
-            FROM {self.source()} AS ev
-            GROUP BY bv
-            ORDER BY value DESC, bv
-            LIMIT {{limit}}
-        """
-        rows = warehouse.query(sql, {**self.params, "limit": limit}).table.to_pylist()
-        return [str(row["bv"]) for row in rows]
 
     def rows(
         self, warehouse: Warehouse, top: list[str] | None
@@ -386,11 +369,11 @@ def trend_persons(
 ) -> TrendPersons:
     """The persons counted in one number of a trend, most events first."""
     query = request.query
-    if query.cohort_breakdown:
+    if query.cohort_breakdown:  # one cohort's line, or everyone without a value
         chosen = next(
             (c for c in query.cohort_breakdown if c.label == request.breakdown_value), None
         )
-        if chosen is None:
+        if chosen is None and request.breakdown_value is not None:
             return TrendPersons(persons=[], has_more=False)
         query = query.model_copy(update={"cohort": chosen, "cohort_breakdown": []})
         request = request.model_copy(update={"query": query, "breakdown_value": None})
@@ -406,7 +389,9 @@ def trend_persons(
         params["bucket"] = request.bucket.astimezone(UTC)
     if request.breakdown_value is not None and query.breakdown is not None:
         if request.breakdown_value == OTHER:
-            params["top"] = scope.top_values(warehouse, query.breakdown.limit) or [""]
+            params["top"] = _top(warehouse, project_id, query, zone, start, end, merged, now) or [
+                ""
+            ]
             where.append(f"NOT {d.in_array(scope.breakdown, 'top')}")
         else:
             params["bv"] = request.breakdown_value
@@ -430,3 +415,21 @@ def trend_persons(
     rows = warehouse.query(sql, params, max_rows=request.limit + 1).table.to_pylist()
     persons = [TrendPerson(**row) for row in rows[: request.limit]]
     return TrendPersons(persons=persons, has_more=len(rows) > request.limit)
+
+
+def _top(
+    warehouse: Warehouse,
+    project_id: int,
+    query: TrendsQuery,
+    zone: str,
+    start: datetime,
+    end: datetime,
+    merged: bool,
+    now: datetime | None,
+) -> list[str]:
+    """The breakdown values the trend shows as lines (chosen on the first series)."""
+    slots = buckets(start, end, query.interval, zone)
+    d = dialect_for(warehouse.dialect)
+    first = _Scope(d, project_id, start, end, zone, query, query.series[0], merged, slots, now)
+    _, totals = first.rows(warehouse, None)
+    return [str(row["bv"]) for row in totals if row["bv"] != OTHER]

@@ -1,5 +1,6 @@
-"""The analysis pages: Trends, Funnels and Retention (each a GET form over the query API's
-objects), and one page listing the persons behind any number they show."""
+"""The analysis pages: Trends, Funnels, Retention, Paths and Engagement (each a GET form
+over the query API's objects), and one page listing the persons behind any number they
+show."""
 
 from __future__ import annotations
 
@@ -137,8 +138,10 @@ async def trends_page(
     except ValidationError as exc:
         values["errors"] = forms.errors(exc, forms.TREND_FIELDS, "math_property")
     else:
-        query = with_cohort(db, project.id, query)
-        result = await to_thread.run_sync(run_query, warehouse, project.id, query, project.timezone)
+        resolved = with_cohort(db, project.id, query)
+        result = await to_thread.run_sync(
+            run_query, warehouse, project.id, resolved, project.timezone
+        )
         values.update(_shown(query, result))
     values.update(await _page_extras(db, warehouse, project.id))
     return render(request, "product/trends.html", values, 422 if values["errors"] else 200)
@@ -161,9 +164,9 @@ async def funnels_page(
         except ValidationError as exc:
             values["errors"] = forms.errors(exc, (*forms.FUNNEL_FIELDS, "steps"), "steps")
         else:
-            query = with_cohort(db, project.id, query)
+            resolved = with_cohort(db, project.id, query)
             answer = await to_thread.run_sync(
-                run_query, warehouse, project.id, query, project.timezone
+                run_query, warehouse, project.id, resolved, project.timezone
             )
             values.update(_shown(query, answer))
     elif request.query_params.getlist("step"):
@@ -190,8 +193,10 @@ async def retention_page(
     except ValidationError as exc:
         values["errors"] = forms.errors(exc, forms.RETENTION_FIELDS, "periods")
     else:
-        query = with_cohort(db, project.id, query)
-        answer = await to_thread.run_sync(run_query, warehouse, project.id, query, project.timezone)
+        resolved = with_cohort(db, project.id, query)
+        answer = await to_thread.run_sync(
+            run_query, warehouse, project.id, resolved, project.timezone
+        )
         values.update(_shown(query, answer))
     values.update(await _page_extras(db, warehouse, project.id))
     return render(request, "product/retention.html", values, 422 if values["errors"] else 200)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from loopwise.product.contracts import (
     FunnelGroup,
@@ -25,8 +26,9 @@ def line_name(breakdown_value: str | None, label: str) -> str:
 
 
 def trend_chart(result: TrendsResult, chart: str = "line") -> str:
+    zone = ZoneInfo(result.timezone)
     labels = [
-        b.strftime("%Y-%m-%d %H:%M" if result.interval == "hour" else "%Y-%m-%d")
+        b.astimezone(zone).strftime("%Y-%m-%d %H:%M" if result.interval == "hour" else "%Y-%m-%d")
         for b in result.buckets
     ]
     if result.query["date_range"]["date_to"] is None and labels:
@@ -136,7 +138,12 @@ def lifecycle_chart(result: LifecycleResult) -> str:
             "tooltip": {"trigger": "axis"},
             "legend": {"top": 0},
             "grid": _GRID,
-            "xAxis": {"type": "category", "data": [b.strftime(fmt) for b in result.buckets]},
+            "xAxis": {
+                "type": "category",
+                "data": [
+                    b.astimezone(ZoneInfo(result.timezone)).strftime(fmt) for b in result.buckets
+                ],
+            },
             "yAxis": {"type": "value", "minInterval": 1},
             "series": series,
         }

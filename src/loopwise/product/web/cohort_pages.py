@@ -18,7 +18,16 @@ from loopwise.product import cohorts
 from loopwise.product.contracts import CohortDefinition
 from loopwise.product.web.charts import PALETTE
 from loopwise.product.web.export import persons_csv
-from loopwise.web.deps import Analyst, DbDep, ProjectDep, Reader, WarehouseDep, client_ip
+from loopwise.product.web.forms import whole_number
+from loopwise.web.deps import (
+    Analyst,
+    DbDep,
+    Id,
+    ProjectDep,
+    Reader,
+    WarehouseDep,
+    client_ip,
+)
 from loopwise.web.render import render, see_other
 
 router = APIRouter()
@@ -51,13 +60,14 @@ async def create_cohort_form(
 ) -> Response:
     """A dynamic cohort from the criteria rows, or a static one from an uploaded file."""
     form = {k: str(v)[:1000] for k, v in (await request.form()).items() if isinstance(v, str)}
+    unknown = 0
     try:
         if file is not None and file.filename:
             raw = await file.read(MAX_UPLOAD + 1)
             if len(raw) > MAX_UPLOAD:
                 raise InvalidInput("file", "the file is larger than 4 MB")
             text = raw.decode("utf-8", errors="replace")
-            ids, _unknown = await to_thread.run_sync(
+            ids, unknown = await to_thread.run_sync(
                 cohorts.ids_from_csv, warehouse, project.id, text
             )
             definition = CohortDefinition(person_ids=ids)
@@ -68,7 +78,8 @@ async def create_cohort_form(
     except InvalidInput as exc:
         return _list(request, project, db, {exc.field: exc.message}, form, 422)
     db.commit()
-    return see_other(f"/projects/{project.id}/cohorts/{saved.id}")
+    suffix = f"?unknown={unknown}" if unknown else ""
+    return see_other(f"/projects/{project.id}/cohorts/{saved.id}{suffix}")
 
 
 def _criteria(form: dict[str, str]) -> CohortDefinition:
@@ -86,7 +97,7 @@ def _criteria(form: dict[str, str]) -> CohortDefinition:
             rows.append({"type": "property", "property": item})
         else:
             days, times = form.get(f"days{n}", "30"), form.get(f"times{n}", "1")
-            if not days.isdigit() or not times.isdigit():
+            if not whole_number(days, 5) or not whole_number(times, 6):
                 raise InvalidInput(f"days{n}", "days and times are whole numbers")
             rows.append({"type": kind, "event": value, "days": int(days), "min_times": int(times)})
     if not rows:
@@ -110,7 +121,7 @@ async def cohort_page(
     principal: Reader,
     db: DbDep,
     warehouse: WarehouseDep,
-    cohort_id: int,
+    cohort_id: Id,
 ) -> Response:
     cohort = cohorts.get_cohort(db, project.id, cohort_id)
     found = await to_thread.run_sync(
@@ -128,14 +139,16 @@ async def cohort_page(
         "yAxis": {"type": "value", "minInterval": 1},
         "series": [{"type": "line", "name": "members", "data": [n for _, n in counts]}],
     }  # fmt: skip
+    unknown = request.query_params.get("unknown", "")
     values = {"project": project, "cohort": cohort, "found": found, "count": counts[-1][1],
-              "chart": json.dumps(chart)}  # fmt: skip
+              "chart": json.dumps(chart),
+              "unknown": int(unknown) if whole_number(unknown, 7) else 0}  # fmt: skip
     return render(request, "product/cohort.html", values)
 
 
 @router.post("/projects/{project_id}/cohorts/{cohort_id}/delete", include_in_schema=False)
 def delete_cohort_form(
-    request: Request, project: ProjectDep, principal: Analyst, db: DbDep, cohort_id: int
+    request: Request, project: ProjectDep, principal: Analyst, db: DbDep, cohort_id: Id
 ) -> Response:
     cohorts.delete_cohort(db, principal.actor(client_ip(request)), project.id, cohort_id)
     db.commit()
@@ -165,13 +178,29 @@ def create_cohort_api(
     return JSONResponse(_json(saved), status_code=201)
 
 
+@router.put("/api/projects/{project_id}/cohorts/{cohort_id}", tags=["product analytics"])
+def update_cohort_api(
+    request: Request,
+    body: CohortIn,
+    project: ProjectDep,
+    principal: Analyst,
+    db: DbDep,
+    cohort_id: Id,
+) -> JSONResponse:
+    """Rename a cohort or replace its definition; insights using it follow."""
+    actor = principal.actor(client_ip(request))
+    saved = cohorts.save_cohort(db, actor, project.id, body.name, body.definition, cohort_id)
+    db.commit()
+    return JSONResponse(_json(saved))
+
+
 @router.get("/api/projects/{project_id}/cohorts/{cohort_id}/members", tags=["product analytics"])
 async def cohort_members_api(
     project: ProjectDep,
     principal: Reader,
     db: DbDep,
     warehouse: WarehouseDep,
-    cohort_id: int,
+    cohort_id: Id,
     limit: int = 100,
     offset: int = 0,
 ) -> JSONResponse:

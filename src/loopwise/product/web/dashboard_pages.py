@@ -17,8 +17,18 @@ from loopwise.core.errors import InvalidInput
 from loopwise.product import dashboards as boards
 from loopwise.product.contracts import PropertyFilter, Query
 from loopwise.product.web.analysis_pages import query_param, result_context
+from loopwise.product.web.forms import whole_number
 from loopwise.warehouse import Warehouse
-from loopwise.web.deps import Analyst, DbDep, ProjectDep, Reader, WarehouseDep, client_ip
+from loopwise.web.deps import (
+    MAX_ID,
+    Analyst,
+    DbDep,
+    Id,
+    ProjectDep,
+    Reader,
+    WarehouseDep,
+    client_ip,
+)
 from loopwise.web.render import render, see_other
 
 router = APIRouter()
@@ -72,7 +82,7 @@ def create_dashboard_form(
     include_in_schema=False,
 )
 def dashboard_page(
-    request: Request, project: ProjectDep, principal: Reader, db: DbDep, dashboard_id: int
+    request: Request, project: ProjectDep, principal: Reader, db: DbDep, dashboard_id: Id
 ) -> Response:
     view = boards.get_dashboard(db, project.id, dashboard_id)
     scope = view.dashboard.filters[0] if view.dashboard.filters else {}
@@ -94,8 +104,8 @@ async def dashboard_tile(
     principal: Reader,
     db: DbDep,
     warehouse: WarehouseDep,
-    dashboard_id: int,
-    insight_id: int,
+    dashboard_id: Id,
+    insight_id: Id,
 ) -> Response:
     """One insight of a dashboard, as the dashboard's date range and filters show it."""
     view = boards.get_dashboard(db, project.id, dashboard_id)
@@ -138,7 +148,7 @@ async def insight_page(
     principal: Reader,
     db: DbDep,
     warehouse: WarehouseDep,
-    insight_id: int,
+    insight_id: Id,
 ) -> Response:
     insight = boards.get_insight(db, project.id, insight_id)
     values = {"project": project, "insight": insight, "pages": PAGES,
@@ -157,7 +167,7 @@ async def insight_tile(
     principal: Reader,
     db: DbDep,
     warehouse: WarehouseDep,
-    insight_id: int,
+    insight_id: Id,
 ) -> Response:
     insight = boards.get_insight(db, project.id, insight_id)
     query = boards.scoped_query(insight, None)
@@ -187,7 +197,7 @@ def save_insight_form(
         if dashboard == "new":
             target = boards.create_dashboard(db, actor, project.id, new_dashboard).id
         elif dashboard:
-            if not dashboard.isdigit():
+            if not whole_number(dashboard):
                 raise InvalidInput("dashboard", "pick a dashboard from the list")
             target = int(dashboard)
         saved = boards.save_insight(
@@ -213,8 +223,8 @@ def add_insight_form(
     project: ProjectDep,
     principal: Analyst,
     db: DbDep,
-    insight_id: int,
-    dashboard: Annotated[int, Form()],
+    insight_id: Id,
+    dashboard: Annotated[int, Form(ge=1, le=MAX_ID)],
 ) -> Response:
     boards.add_to_dashboard(
         db, principal.actor(client_ip(request)), project.id, dashboard, insight_id
@@ -225,7 +235,7 @@ def add_insight_form(
 
 @router.post("/projects/{project_id}/insights/{insight_id}/delete", include_in_schema=False)
 def delete_insight_form(
-    request: Request, project: ProjectDep, principal: Analyst, db: DbDep, insight_id: int
+    request: Request, project: ProjectDep, principal: Analyst, db: DbDep, insight_id: Id
 ) -> Response:
     boards.delete_insight(db, principal.actor(client_ip(request)), project.id, insight_id)
     db.commit()
@@ -238,7 +248,7 @@ def dashboard_scope_form(
     project: ProjectDep,
     principal: Analyst,
     db: DbDep,
-    dashboard_id: int,
+    dashboard_id: Id,
     days: Annotated[str, Form(max_length=10)] = "",
     key: Annotated[str, Form(max_length=200)] = "",
     operator: Annotated[str, Form(max_length=20)] = "exact",
@@ -246,7 +256,7 @@ def dashboard_scope_form(
 ) -> Response:
     """The dashboard's shared date range (blank: each insight's own) and one filter."""
     actor = principal.actor(client_ip(request))
-    if days and not days.isdigit():
+    if days and not whole_number(days, 5):
         raise InvalidInput("days", "must be a whole number of days")
     filters = []
     if key.strip():
@@ -263,7 +273,7 @@ def dashboard_scope_form(
 
 @router.post("/projects/{project_id}/dashboards/{dashboard_id}/delete", include_in_schema=False)
 def delete_dashboard_form(
-    request: Request, project: ProjectDep, principal: Analyst, db: DbDep, dashboard_id: int
+    request: Request, project: ProjectDep, principal: Analyst, db: DbDep, dashboard_id: Id
 ) -> Response:
     boards.delete_dashboard(db, principal.actor(client_ip(request)), project.id, dashboard_id)
     db.commit()
@@ -296,7 +306,7 @@ class InsightIn(BaseModel):
     query: Query
     chart: Annotated[str | None, Field(max_length=20)] = None
     description: Annotated[str, Field(max_length=2000)] = ""
-    dashboard_id: int | None = None
+    dashboard_id: Id | None = None
 
 
 class DashboardIn(BaseModel):
@@ -323,7 +333,7 @@ def create_dashboard_api(
 
 @router.get("/api/projects/{project_id}/dashboards/{dashboard_id}", tags=["product analytics"])
 def get_dashboard_api(
-    project: ProjectDep, principal: Reader, db: DbDep, dashboard_id: int
+    project: ProjectDep, principal: Reader, db: DbDep, dashboard_id: Id
 ) -> JSONResponse:
     view = boards.get_dashboard(db, project.id, dashboard_id)
     body = {
@@ -352,7 +362,7 @@ async def insight_result_api(
     principal: Reader,
     db: DbDep,
     warehouse: WarehouseDep,
-    insight_id: int,
+    insight_id: Id,
 ) -> JSONResponse:
     """The insight's result, cached until the project's data changes; ``refresh=true``
     recomputes it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from anyio import to_thread
 from fastapi import APIRouter, Form, Request
@@ -16,7 +17,16 @@ from loopwise.core.errors import InvalidInput
 from loopwise.product import features
 from loopwise.product.contracts import FeatureIn, FeatureReport
 from loopwise.product.web.charts import PALETTE
-from loopwise.web.deps import Analyst, DbDep, ProjectDep, Reader, WarehouseDep, client_ip
+from loopwise.product.web.forms import whole_number
+from loopwise.web.deps import (
+    Analyst,
+    DbDep,
+    Id,
+    ProjectDep,
+    Reader,
+    WarehouseDep,
+    client_ip,
+)
 from loopwise.web.render import render, see_other
 
 router = APIRouter()
@@ -92,7 +102,7 @@ async def feature_page(
     principal: Reader,
     db: DbDep,
     warehouse: WarehouseDep,
-    feature_id: int,
+    feature_id: Id,
 ) -> Response:
     feature = features.get_feature(db, project.id, feature_id)
     days, interval = _range(request)
@@ -113,7 +123,7 @@ async def feature_page(
 
 @router.post("/projects/{project_id}/features/{feature_id}/delete", include_in_schema=False)
 def delete_feature_form(
-    request: Request, project: ProjectDep, principal: Analyst, db: DbDep, feature_id: int
+    request: Request, project: ProjectDep, principal: Analyst, db: DbDep, feature_id: Id
 ) -> Response:
     features.delete_feature(db, principal.actor(client_ip(request)), project.id, feature_id)
     db.commit()
@@ -122,7 +132,7 @@ def delete_feature_form(
 
 def _range(request: Request) -> tuple[int, str]:
     raw_days = request.query_params.get("days", "30")
-    if not raw_days.isdigit() or not 1 <= int(raw_days) <= 1098:
+    if not whole_number(raw_days, 5) or not 1 <= int(raw_days) <= 1098:
         raise InvalidInput("days", "must be a whole number of days from 1 to 1098")
     interval = request.query_params.get("interval", "week")
     if interval not in INTERVALS:
@@ -131,7 +141,8 @@ def _range(request: Request) -> tuple[int, str]:
 
 
 def _charts(report: FeatureReport) -> dict[str, str]:
-    labels = [p.start.strftime("%Y-%m-%d") for p in report.adoption]
+    zone = ZoneInfo(report.timezone)
+    labels = [p.start.astimezone(zone).strftime("%Y-%m-%d") for p in report.adoption]
     adoption = {
         "color": PALETTE, "tooltip": {"trigger": "axis"},
         "grid": {"left": 48, "right": 24, "top": 24, "bottom": 30, "containLabel": True},
@@ -181,7 +192,7 @@ def update_feature_api(
     project: ProjectDep,
     principal: Analyst,
     db: DbDep,
-    feature_id: int,
+    feature_id: Id,
 ) -> JSONResponse:
     actor = principal.actor(client_ip(request))
     changed = features.update_feature(db, actor, project.id, feature_id, body)
@@ -195,7 +206,7 @@ def update_feature_api(
     status_code=204,
 )
 def delete_feature_api(
-    request: Request, project: ProjectDep, principal: Analyst, db: DbDep, feature_id: int
+    request: Request, project: ProjectDep, principal: Analyst, db: DbDep, feature_id: Id
 ) -> Response:
     features.delete_feature(db, principal.actor(client_ip(request)), project.id, feature_id)
     db.commit()
@@ -209,7 +220,7 @@ async def feature_report_api(
     principal: Reader,
     db: DbDep,
     warehouse: WarehouseDep,
-    feature_id: int,
+    feature_id: Id,
 ) -> FeatureReport:
     """Adoption of one feature over the last ``days`` (default 30) per ``interval``."""
     feature = features.get_feature(db, project.id, feature_id)

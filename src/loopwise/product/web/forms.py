@@ -24,6 +24,11 @@ RETENTION_FIELDS = (
 MAX_STEPS = 10
 
 
+def whole_number(text: str, digits: int = 12) -> bool:
+    """Plain ASCII digits only ("²" is a digit to Python but no number to ``int``)."""
+    return text.isascii() and text.isdigit() and len(text) <= digits
+
+
 def read(params: QueryParams, fields: tuple[str, ...]) -> dict[str, str]:
     return {name: params.get(name, "").strip()[:200] for name in fields}
 
@@ -35,7 +40,7 @@ NO_VALUE = ("is_set", "is_not_set")
 def _cohort(form: dict[str, str], query: dict[str, Any]) -> dict[str, Any]:
     """Only the persons of a saved cohort, when the form picks one; and the form's one
     property filter (``fkey``, ``fop``, ``fvalue``, ``ftype``) when it names a key."""
-    if form.get("cohort", "").isdigit():
+    if whole_number(form.get("cohort", "")):
         query["cohort"] = {"id": int(form["cohort"])}
     if form.get("fkey"):
         operator = form.get("fop") or "exact"
@@ -95,7 +100,7 @@ def funnel_query(form: dict[str, str], steps: list[str]) -> FunnelQuery:
         }  # fmt: skip
         attribution = form.get("attribution") or "first_touch"
         number = attribution.removeprefix("step")
-        if attribution.startswith("step") and number.isdigit() and len(number) < 3:
+        if attribution.startswith("step") and whole_number(number, 2):
             breakdown.update(attribution="step", step=int(number))
         else:
             breakdown["attribution"] = attribution

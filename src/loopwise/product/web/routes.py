@@ -48,8 +48,9 @@ async def query_persons_api(
     db: DbDep,
 ) -> Response:
     """The persons behind one number: of a trend (a series, optionally a bucket and a
-    breakdown value), a funnel (a step reached or dropped off at) or a retention cell.
-    JSON pages (``limit``/``offset``), or CSV with ``Accept: text/csv``."""
+    breakdown value), a funnel (a step reached or dropped off at), a retention cell, a
+    stickiness bar, a lifecycle status or a path step. JSON pages (``limit``/``offset``),
+    or CSV with ``Accept: text/csv``."""
 
     drill = with_cohort(db, project.id, body)
 
