@@ -9,6 +9,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from loopwise.core import accounts
 from loopwise.core.db import transaction
@@ -16,6 +17,9 @@ from loopwise.core.roles import Role
 from loopwise.ingest.contracts import CaptureEvent
 from loopwise.ingest.facade import capture
 from loopwise.ingest.ids import person_id_for
+from loopwise.product.contracts import FunnelQuery
+from loopwise.product.dashboards import answer
+from loopwise.product.models import QueryResult
 from loopwise.web.context import AppContext
 from tests.factories import (
     TEST_ACTOR,
@@ -330,3 +334,19 @@ def test_periods_are_labelled_in_the_projects_time_zone(
     today = datetime.now(ZoneInfo("Asia/Tokyo")).date().isoformat()
     # Tokyo's day starts at 15:00 UTC the day before: the label is still Tokyo's date.
     assert f'<td class="nowrap">{today}</td>' in page.text
+
+
+def test_cached_answers_older_than_a_day_are_dropped(context: AppContext) -> None:
+    project = create_project(context)
+    store_journeys(context, project.id)
+    query = FunnelQuery.model_validate(FUNNEL)
+    with transaction(context.sessions) as session:
+        stale = QueryResult(project_id=project.id, key="old", watermark="w", result={},
+                            computed_at=datetime.now(UTC) - timedelta(days=2))  # fmt: skip
+        session.add(stale)
+    with transaction(context.sessions) as session:
+        found = answer(session, context.warehouse, project.id, "UTC", query)
+        assert [s.count for s in found.result.total.steps] == [5, 3, 1]  # type: ignore[union-attr]
+    with transaction(context.sessions) as session:
+        keys = session.scalars(select(QueryResult.key).where(QueryResult.project_id == project.id))
+        assert "old" not in list(keys)

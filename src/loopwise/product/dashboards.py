@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -37,6 +37,7 @@ CHARTS: dict[str, tuple[str, ...]] = {
     "paths": ("sankey", "table"),
 }
 MAX_TILES = 40
+KEEP = timedelta(days=1)  # how long a cached answer is kept
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,9 @@ def answer(
     )
     if row is not None:
         session.expire(row)
+    # Keys change every hour: answers older than a day will not be asked for again.
+    stale = (QueryResult.project_id == project_id) & (QueryResult.computed_at < now - KEEP)
+    session.execute(delete(QueryResult).where(stale))
     return Answer(result, now, from_cache=False)
 
 
