@@ -281,3 +281,19 @@ def test_any_order_steps_that_overlap_do_not_share_an_event(warehouse: Warehouse
     # xia's one pageview cannot be both "any pageview" and "a /pricing pageview".
     assert counts(warehouse, steps=steps, order="any") == [2, 1]
     assert who(warehouse, 1, steps=steps, order="any") == {"yan"}
+
+
+def test_funnels_by_sessions_count_each_session_on_its_own(warehouse: Warehouse) -> None:
+    def ev(name: str, minutes: float, session: str) -> tuple[str, str, float, dict[str, str]]:
+        return ("zoe", name, minutes, {"$session_id": session})
+
+    store(
+        warehouse,
+        ev("signup", 0, "s1"), ev("activate", 5, "s2"),  # activated in another session
+        ev("signup", 60, "s3"), ev("activate", 61, "s3"),
+        ("zak", "signup", 0, {}),  # no session: left out
+    )  # fmt: skip
+    by_sessions = counts(warehouse, steps=STEPS[:2], aggregate_by="sessions")
+    assert by_sessions == [2, 1]  # s1 and s3 entered; only s3 converted
+    assert counts(warehouse, steps=STEPS[:2]) == [2, 1]  # zoe and zak; zoe converted
+    assert who(warehouse, 1, steps=STEPS[:2], aggregate_by="sessions") == {"zoe"}

@@ -371,6 +371,9 @@ class FunnelQuery(_Strict):
     # Only persons in this cohort.
     cohort: CohortFilter | None = None
     breakdown: FunnelBreakdown | None = None
+    # What moves through the funnel: persons (default), or sessions (each session of a
+    # person on its own; events without a session are left out).
+    aggregate_by: Literal["persons", "sessions"] = "persons"
     # One line (funnel) per cohort, each counting only its members (a person in two
     # cohorts counts in both); not with ``breakdown`` or ``cohort``.
     cohort_breakdown: Annotated[list[CohortFilter], Field(max_length=10)] = []

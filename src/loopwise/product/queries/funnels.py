@@ -135,10 +135,16 @@ def funnel_persons(
     chosen = attempts.level == request.step if request.dropped else attempts.level > request.step
     if request.breakdown_value is not None and outcome.groups is not None:
         chosen &= np.asarray(outcome.groups, dtype=object) == request.breakdown_value
-    rows = sorted(
+    ordered = sorted(
         np.flatnonzero(chosen).tolist(),
         key=lambda row: (-attempts.times[row, 0], known[attempts.person[row]]),
     )
+    # Each person once (by sessions, a person may have several): their latest entry.
+    rows, seen = [], set()
+    for row in ordered:
+        if known[attempts.person[row]] not in seen:
+            seen.add(known[attempts.person[row]])
+            rows.append(row)
     page = rows[request.offset : request.offset + request.limit]
     ids = [known[attempts.person[row]] for row in page]
     loaded = outcome.loaded
@@ -222,6 +228,10 @@ def _load(
             else property_text(d, query.breakdown.property, params, "bk")
         )
         value = f", {text} AS value"
+    unit = "person_id"
+    if query.aggregate_by == "sessions":  # a session key unique across persons
+        unit = "concat(person_id, ':', session_id)"
+        where.append("session_id != ''")
     merged = has_person_overrides(warehouse, project_id)
     source = cohort_source(
         d,
@@ -237,7 +247,7 @@ def _load(
     ids = ", person_id" if with_ids else ""
     excluded = f", {_bits(exclusions)} AS exclusions" if exclusions else ""
     sql = f"""
-        SELECT {d.hash64("person_id")} AS person, timestamp, {_bits(steps)} AS steps
+        SELECT {d.hash64(unit)} AS person, timestamp, {_bits(steps)} AS steps
                {excluded} {value} {ids}
         FROM {source} AS ev
         ORDER BY person, timestamp, CASE {first_step} ELSE {len(steps)} END, steps

@@ -15,7 +15,7 @@ TREND_FIELDS = (
 )  # fmt: skip
 FUNNEL_FIELDS = (
     "days", "window", "window_unit", "order", "breakdown", "attribution", "exclude", "cohort",
-    "fkey", "fop", "fvalue", "ftype", "btype",
+    "fkey", "fop", "fvalue", "ftype", "btype", "unit",
 )  # fmt: skip
 RETENTION_FIELDS = (
     "start", "returning", "period", "periods", "cohorting", "criterion", "breakdown", "cohort",
@@ -93,6 +93,7 @@ def funnel_query(form: dict[str, str], steps: list[str]) -> FunnelQuery:
         "date_range": {"last_days": form.get("days") or 30},
         "window": {"value": form.get("window") or 14, "unit": form.get("window_unit") or "day"},
         "order": form.get("order") or "ordered",
+        "aggregate_by": "sessions" if form.get("unit") == "sessions" else "persons",
     }
     if form.get("breakdown"):
         breakdown: dict[str, Any] = {
