@@ -52,6 +52,22 @@ def test_trend_with_breakdown_and_a_field_error(
     expect(rows.nth(0).locator("td.num")).to_have_text("2")
     expect(rows.nth(1).locator("td.num")).to_have_text("1")
 
+    # A click on the last point of the "pro" line opens today's pro persons.
+    with tab.expect_navigation():
+        tab.evaluate(
+            """() => {
+                const el = document.querySelector('#trend-totals-wrap .chart');
+                const chart = window.echarts.getInstanceByDom(el);
+                const last = chart.getOption().xAxis[0].data.length - 1;
+                chart.trigger('click', {seriesIndex: 0, dataIndex: last});
+            }"""
+        )
+    expect(tab.get_by_role("heading", name="Who is behind it")).to_be_visible()
+    expect(tab.locator("#trend-persons tbody tr")).to_have_count(1)
+    expect(tab.locator("#trend-persons")).to_contain_text("cook-0")
+    tab.go_back()
+
+    rows = tab.locator("#trend-totals-wrap tbody tr")
     rows.nth(0).get_by_role("link", name="Persons").click()
     expect(tab.get_by_role("heading", name="Who is behind it")).to_be_visible()
     persons = tab.locator("#trend-persons tbody tr")

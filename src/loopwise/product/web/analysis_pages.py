@@ -104,6 +104,7 @@ def result_context(result: Any, chart: str = "") -> dict[str, Any]:
     values: dict[str, Any] = {"result": result, "duration": charts.duration, "heat": charts.heat}
     if isinstance(result, TrendsResult):
         values["chart"] = charts.trend_chart(result, chart or "line")
+        values["drill"] = charts.trend_drill(result)
     elif isinstance(result, PathsResult):
         values["chart"] = charts.sankey_chart(result)
     elif isinstance(result, StickinessResult):

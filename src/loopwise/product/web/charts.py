@@ -57,6 +57,23 @@ def trend_chart(result: TrendsResult, chart: str = "line") -> str:
     )
 
 
+ROLLING = ("weekly_active", "monthly_active")
+
+
+def trend_drill(result: TrendsResult) -> dict[str, str]:
+    """For static/app.js: per chart line, the series and breakdown value a click on one of
+    its points drills into (null for lines without persons), and the buckets' starts."""
+    maths = [series["math"] for series in result.query["series"]]
+    lines = [
+        None
+        if line.period == "previous" or line.formula or maths[line.series] in ROLLING
+        else {"series": line.series, "bv": line.breakdown_value}
+        for line in result.lines
+    ]
+    starts = [b.isoformat() for b in result.buckets]
+    return {"lines": json.dumps(lines), "buckets": json.dumps(starts)}
+
+
 def funnel_chart(result: FunnelResult) -> str:
     """Bars per step: persons who reached it, one bar per breakdown value."""
     groups = result.breakdown or [result.total]

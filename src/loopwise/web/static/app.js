@@ -24,6 +24,20 @@
       var chart = window.echarts.init(el, null, { renderer: "svg" });
       chart.setOption(option);
       el.setAttribute("data-drawn", "1");
+      // A point of a trend opens the persons behind it (its series, value and bucket).
+      var base = el.getAttribute("data-drill-base");
+      if (base) {
+        var lines = JSON.parse(el.getAttribute("data-drill-lines") || "[]");
+        var starts = JSON.parse(el.getAttribute("data-drill-buckets") || "[]");
+        chart.on("click", function (params) {
+          var line = lines[params.seriesIndex];
+          var start = starts[params.dataIndex];
+          if (!line || !start) return;
+          var url = base + "&series=" + line.series + "&bucket=" + encodeURIComponent(start);
+          if (line.bv !== null) url += "&bv=" + encodeURIComponent(line.bv);
+          window.location.href = url;
+        });
+      }
       window.addEventListener("resize", function () { chart.resize(); });
     });
   }
