@@ -44,6 +44,7 @@ ACTIONS = (
     "cohort.created",
     "cohort.changed",
     "cohort.deleted",
+    "billing_source.changed",
     "data.exported",
     "data.deleted",
 )

@@ -13,8 +13,12 @@ def all_areas() -> list[Area]:
     from loopwise.ingest.web.routes import area as ingest_area
     from loopwise.overview.web.routes import area as overview_area
     from loopwise.product.web.routes import area as product_area
+    from loopwise.revenue.web.routes import area as revenue_area
     from loopwise.web.api import area as api_area
     from loopwise.web.pages import area as pages_area
     from loopwise.web.signin import area as signin_area
 
-    return [signin_area, pages_area, overview_area, ingest_area, product_area, api_area]
+    return [
+        signin_area, pages_area, overview_area, ingest_area, product_area, revenue_area,
+        api_area,
+    ]  # fmt: skip

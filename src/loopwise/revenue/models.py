@@ -1,0 +1,95 @@
+"""Tables owned by revenue (private to this area): the canonical billing objects, the
+billing sources' settings, and the ledger of webhook events already applied.
+
+Every canonical row keeps the source's object as received (``data``) beside the typed
+columns the metrics read, and ``version_at``: the creation time of the source event that
+last wrote it, so an older event delivered late never overwrites a newer state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from loopwise.core.db import Base, UTCDateTime, utcnow
+
+
+class BillingSource(Base):
+    """A project's connection to a billing system (today: Stripe webhooks)."""
+
+    __tablename__ = "billing_sources"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    # The webhook signing secrets (several while one is being rotated), sealed.
+    signing_secrets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SourceEvent(Base):
+    """A webhook event already applied (deliveries are at least once)."""
+
+    __tablename__ = "billing_source_events"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(40))  # applied, stale, ignored
+
+
+class BillingObject(Base):
+    """One billing object of a source (customer, subscription, invoice, charge, refund,
+    credit note), its latest known state."""
+
+    __tablename__ = "billing_objects"
+    __table_args__ = (
+        Index("ix_billing_objects_project_kind", "project_id", "kind"),
+        Index("ix_billing_objects_customer", "project_id", "customer_id"),
+    )
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(40), default="")
+    currency: Mapped[str] = mapped_column(String(10), default="")
+    # The amount that matters for the kind, in the currency's minor unit (cents):
+    # invoices: amount due; charges: amount; refunds and credit notes: amount.
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    deleted: Mapped[bool] = mapped_column(default=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PaymentFailure(Base):
+    """A failed attempt to collect an invoice, with what the source said about it."""
+
+    __tablename__ = "billing_payment_failures"
+    __table_args__ = (
+        Index("ix_billing_payment_failures_customer", "project_id", "customer_id"),
+        UniqueConstraint("project_id", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(100))
+    invoice_id: Mapped[str] = mapped_column(String(100))
+    customer_id: Mapped[str] = mapped_column(String(100))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(10))
+    attempt_count: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failure_code: Mapped[str] = mapped_column(String(100), default="")
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,1 @@
+"""Billing sources, each a module that turns its data into the canonical objects."""

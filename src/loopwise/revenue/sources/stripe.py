@@ -1,0 +1,172 @@
+"""Stripe webhooks: checking the ``Stripe-Signature`` header, and applying events to the
+canonical billing objects.
+
+Stripe signs ``{t}.{payload}`` with HMAC-SHA256 under the endpoint's signing secret and
+sends ``t=<unix time>,v1=<hex>[,v1=<hex>…]`` (several ``v1`` while a secret is rolled).
+A delivery is accepted when one ``v1`` matches one of the project's secrets and ``t`` is
+within five minutes of now (a replayed old delivery is refused).
+
+Deliveries are at least once and in no particular order: an event id already applied is
+acknowledged and skipped, and an event older than the state an object already holds
+(``created`` before the object's ``version_at``) does not overwrite it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from loopwise.core.db import utcnow
+from loopwise.revenue.models import BillingObject, PaymentFailure, SourceEvent
+
+TOLERANCE_SECONDS = 300
+
+# Event type prefix -> the kind of billing object its ``data.object`` is.
+KINDS = {
+    "customer.subscription.": "subscription",
+    "customer.": "customer",
+    "invoice.": "invoice",
+    "charge.": "charge",
+    "credit_note.": "credit_note",
+    "refund.": "refund",
+}
+
+
+class SignatureError(Exception):
+    """The delivery is not from Stripe, or is too old; ``reason`` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def verify(payload: bytes, header: str | None, secrets: Sequence[str], now: datetime) -> None:
+    """Accept the delivery, or raise ``SignatureError`` with the reason."""
+    if not secrets:
+        raise SignatureError("no signing secret is set for this project's Stripe source")
+    if not header:
+        raise SignatureError("the Stripe-Signature header is missing")
+    parts = [item.split("=", 1) for item in header.split(",") if "=" in item]
+    stamps = [value for key, value in parts if key.strip() == "t"]
+    signatures = [value.strip() for key, value in parts if key.strip() == "v1"]
+    if len(stamps) != 1 or not stamps[0].strip().isdigit() or not signatures:
+        raise SignatureError("the Stripe-Signature header has no timestamp or no v1 signature")
+    stamp = int(stamps[0])
+    signed = stamps[0].strip().encode() + b"." + payload
+    expected = [hmac.new(s.encode(), signed, hashlib.sha256).hexdigest() for s in secrets]
+    if not any(hmac.compare_digest(e, g) for e in expected for g in signatures):
+        raise SignatureError("no signature matches this project's signing secret")
+    if abs(now.timestamp() - stamp) > TOLERANCE_SECONDS:
+        raise SignatureError("the signature is more than five minutes old")
+
+
+def sign(payload: bytes, secret: str, at: datetime) -> str:
+    """A ``Stripe-Signature`` header for a payload (for tests and local replays)."""
+    stamp = str(int(at.timestamp()))
+    digest = hmac.new(secret.encode(), stamp.encode() + b"." + payload, hashlib.sha256)
+    return f"t={stamp},v1={digest.hexdigest()}"
+
+
+@dataclass(frozen=True)
+class Applied:
+    event_id: str
+    outcome: str  # applied, duplicate, stale, ignored
+
+
+def apply_event(session: Session, project_id: int, event: dict[str, Any]) -> Applied:
+    """Apply one webhook event to the project's billing objects, at most once."""
+    event_id, kind_name = _text(event, "id"), _text(event, "type")
+    if not event_id.startswith("evt_") or event.get("object") != "event":
+        raise ValueError("the body is not a Stripe event (no evt_ id or object)")
+    if session.get(SourceEvent, (project_id, event_id)) is not None:
+        return Applied(event_id, "duplicate")
+    created = _time(event.get("created")) or utcnow()
+    thing = (event.get("data") or {}).get("object")
+    kind = next((k for prefix, k in KINDS.items() if kind_name.startswith(prefix)), None)
+    outcome = "ignored"
+    if isinstance(thing, dict) and kind is not None and isinstance(thing.get("id"), str):
+        outcome = _store(session, project_id, kind, kind_name, thing, created)
+        if kind_name == "invoice.payment_failed":
+            _failure(session, project_id, event_id, thing, created)
+    session.add(
+        SourceEvent(project_id=project_id, event_id=event_id, type=kind_name[:100],
+                    created=created, outcome=outcome)
+    )  # fmt: skip
+    return Applied(event_id, outcome)
+
+
+def _store(
+    session: Session,
+    project_id: int,
+    kind: str,
+    event_type: str,
+    thing: dict[str, Any],
+    created: datetime,
+) -> str:
+    key = (project_id, kind, thing["id"][:100])
+    row = session.get(BillingObject, key)
+    if row is not None and row.version_at > created:
+        return "stale"  # a newer state is already here
+    values = _columns(kind, thing)
+    values["deleted"] = event_type.endswith(".deleted") and kind in ("customer", "subscription")
+    if row is None:
+        session.add(BillingObject(project_id=project_id, kind=kind, external_id=key[2],
+                                  data=thing, version_at=created, **values))  # fmt: skip
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.data, row.version_at, row.updated_at = thing, created, utcnow()
+    return "applied"
+
+
+def _columns(kind: str, thing: dict[str, Any]) -> dict[str, Any]:
+    """The typed columns of a billing object."""
+    customer = thing.get("customer") if kind != "customer" else thing.get("id")
+    if isinstance(customer, dict):  # expanded
+        customer = customer.get("id")
+    amount_field = {"invoice": "amount_due", "charge": "amount", "refund": "amount",
+                    "credit_note": "total"}.get(kind)  # fmt: skip
+    amount = thing.get(amount_field) if amount_field else 0
+    return {
+        "customer_id": str(customer or "")[:100],
+        "status": str(thing.get("status") or "")[:40],
+        "currency": str(thing.get("currency") or "")[:10],
+        "amount": int(amount) if isinstance(amount, int) else 0,
+    }
+
+
+def _failure(
+    session: Session, project_id: int, event_id: str, invoice: dict[str, Any], at: datetime
+) -> None:
+    session.add(
+        PaymentFailure(
+            project_id=project_id,
+            event_id=event_id,
+            invoice_id=str(invoice.get("id"))[:100],
+            customer_id=str(invoice.get("customer") or "")[:100],
+            amount=int(invoice.get("amount_due") or 0),
+            currency=str(invoice.get("currency") or "")[:10],
+            attempt_count=int(invoice.get("attempt_count") or 0),
+            next_attempt_at=_time(invoice.get("next_payment_attempt")),
+            # The decline code comes with the charge (charge.failed), kept on its object.
+            failure_code="",
+            failed_at=at,
+        )
+    )
+
+
+def _text(event: dict[str, Any], key: str) -> str:
+    value = event.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    return None

@@ -1,0 +1,179 @@
+"""Stripe webhooks: signatures (valid, tampered, stale, rotated), at-most-once delivery,
+out-of-order events, and Stripe's own fixture objects mapped to billing objects."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from loopwise.core.db import transaction
+from loopwise.core.roles import Role
+from loopwise.revenue.models import BillingObject, PaymentFailure, SourceEvent
+from loopwise.revenue.sources.stripe import sign
+from loopwise.web.context import AppContext
+from tests.factories import bearer, create_project, create_token, create_user
+
+SECRET = "whsec_test_0123456789abcdef"
+FIXTURES = Path(__file__).parents[3] / "shared" / "datasets" / "stripe_fixtures"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    for file in ("stripe_fixtures_core.json", "stripe_fixtures_billing_extra.json"):
+        found = json.loads((FIXTURES / file).read_text())["resources"]
+        if name in found:
+            return dict(found[name])
+    raise KeyError(name)
+
+
+def event(event_id: str, kind: str, thing: dict[str, Any], created: int) -> bytes:
+    body = {"id": event_id, "object": "event", "type": kind, "created": created,
+            "data": {"object": thing}, "livemode": False, "api_version": "2024-06-20"}  # fmt: skip
+    return json.dumps(body).encode()
+
+
+@pytest.fixture
+def project(client: TestClient, context: AppContext) -> int:
+    made = create_project(context)
+    admin = bearer(create_token(context, create_user(context, Role.ADMIN).id))
+    answer = client.put(
+        f"/api/projects/{made.id}/sources/stripe", json={"signing_secrets": [SECRET]},
+        headers=admin,
+    )  # fmt: skip
+    assert answer.status_code == 204, answer.text
+    return made.id
+
+
+def deliver(client: TestClient, project: int, body: bytes, header: str | None = None) -> Any:
+    now = datetime.now(UTC)
+    headers = {"Stripe-Signature": header if header is not None else sign(body, SECRET, now)}
+    return client.post(f"/api/projects/{project}/sources/stripe/webhook", content=body,
+                       headers=headers)  # fmt: skip
+
+
+def stored(context: AppContext, project: int, kind: str, external_id: str) -> BillingObject:
+    with transaction(context.sessions) as session:
+        row = session.get(BillingObject, (project, kind, external_id))
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def test_a_signed_delivery_is_applied_and_a_repeat_is_not(
+    client: TestClient, context: AppContext, project: int
+) -> None:
+    customer = fixture("customer")
+    body = event("evt_1", "customer.created", customer, 1_700_000_000)
+    first = deliver(client, project, body)
+    assert first.json() == {"received": "evt_1", "outcome": "applied"}
+    again = deliver(client, project, body)
+    assert again.status_code == 200
+    assert again.json()["outcome"] == "duplicate"
+    row = stored(context, project, "customer", customer["id"])
+    assert row.customer_id == customer["id"]
+    assert row.data["email"] == customer["email"]
+    with transaction(context.sessions) as session:
+        count = session.scalar(select(func.count()).select_from(SourceEvent))
+    assert count == 1
+
+
+def test_tampered_stale_and_unsigned_deliveries_are_refused_with_the_reason(
+    client: TestClient, project: int
+) -> None:
+    body = event("evt_2", "customer.created", fixture("customer"), 1_700_000_000)
+    header = sign(body, SECRET, datetime.now(UTC))
+    tampered = deliver(
+        client, project, body.replace(b"customer.created", b"customer.deleted"), header
+    )
+    assert tampered.status_code == 400
+    assert "no signature matches" in tampered.json()["message"]
+    old = sign(body, SECRET, datetime.now(UTC) - timedelta(minutes=6))
+    stale = deliver(client, project, body, old)
+    assert stale.status_code == 400
+    assert "five minutes" in stale.json()["message"]
+    missing = deliver(client, project, body, "")
+    assert "header is missing" in missing.json()["message"]
+    wrong = deliver(client, project, body, sign(body, "whsec_other", datetime.now(UTC)))
+    assert wrong.status_code == 400
+
+
+def test_a_rolled_secret_is_accepted_among_several_signatures(
+    client: TestClient, context: AppContext, project: int
+) -> None:
+    admin = bearer(create_token(context, create_user(context, Role.ADMIN).id))
+    client.put(f"/api/projects/{project}/sources/stripe",
+               json={"signing_secrets": ["whsec_new_secret", SECRET]}, headers=admin)  # fmt: skip
+    body = event("evt_3", "customer.updated", fixture("customer"), 1_700_000_000)
+    now = datetime.now(UTC)
+    old_part = sign(body, "whsec_retired", now).split(",")[1]
+    header = f"{sign(body, 'whsec_new_secret', now)},{old_part}"
+    assert deliver(client, project, body, header).json()["outcome"] == "applied"
+
+
+def test_an_older_event_delivered_late_does_not_overwrite_a_newer_state(
+    client: TestClient, context: AppContext, project: int
+) -> None:
+    subscription = fixture("subscription")
+    newer = {**subscription, "status": "active"}
+    older = {**subscription, "status": "trialing"}
+    deliver(client, project, event("evt_new", "customer.subscription.updated", newer, 2_000))
+    late = deliver(client, project, event("evt_old", "customer.subscription.updated", older, 1_000))
+    assert late.json()["outcome"] == "stale"
+    row = stored(context, project, "subscription", subscription["id"])
+    assert row.status == "active"
+    assert row.customer_id == subscription["customer"]
+
+
+def test_stripe_fixture_objects_map_to_billing_objects(
+    client: TestClient, context: AppContext, project: int
+) -> None:
+    cases = [
+        ("invoice", "invoice.finalized", "amount_due"),
+        ("charge", "charge.succeeded", "amount"),
+        ("refund", "refund.created", "amount"),
+        ("credit_note", "credit_note.created", "total"),
+    ]
+    for number, (name, kind, amount) in enumerate(cases):
+        thing = fixture(name)
+        answer = deliver(client, project, event(f"evt_f{number}", kind, thing, 1_700_000_000))
+        assert answer.json()["outcome"] == "applied", name
+        row = stored(context, project, name, thing["id"])
+        assert (row.amount, row.currency) == (thing[amount], thing["currency"]), name
+    plan = fixture("plan")
+    ignored = deliver(client, project, event("evt_plan", "plan.created", plan, 1_700_000_000))
+    assert ignored.json()["outcome"] == "ignored"
+
+
+def test_a_failed_invoice_payment_is_recorded_with_its_next_attempt(
+    client: TestClient, context: AppContext, project: int
+) -> None:
+    invoice = {**fixture("invoice"), "attempt_count": 2, "next_payment_attempt": 1_800_000_000}
+    deliver(client, project, event("evt_fail", "invoice.payment_failed", invoice, 1_700_000_000))
+    with transaction(context.sessions) as session:
+        failure = session.scalars(select(PaymentFailure)).one()
+        assert (failure.invoice_id, failure.attempt_count) == (invoice["id"], 2)
+        assert failure.next_attempt_at == datetime.fromtimestamp(1_800_000_000, UTC)
+
+
+def test_settings_are_checked_and_need_the_right_role(
+    client: TestClient, context: AppContext, project: int
+) -> None:
+    admin = bearer(create_token(context, create_user(context, Role.ADMIN).id))
+    url = f"/api/projects/{project}/sources/stripe"
+    refused = client.put(url, json={"signing_secrets": ["sk_live_oops"]}, headers=admin)
+    assert refused.status_code == 422
+    assert "whsec_" in refused.text
+    viewer = bearer(create_token(context, create_user(context, Role.VIEWER).id))
+    assert client.put(url, json={"signing_secrets": [SECRET]}, headers=viewer).status_code == 403
+    unknown = client.post("/api/projects/999999/sources/stripe/webhook", content=b"{}")
+    assert unknown.status_code == 404
+    bare = create_project(context, "Unconfigured")
+    body = event("evt_x", "customer.created", fixture("customer"), 1)
+    answer = deliver(client, bare.id, body)
+    assert answer.status_code == 400
+    assert "no signing secret" in answer.json()["message"]
