@@ -55,6 +55,7 @@ def test_demo_instance_pages_render_without_errors(
         f"/projects/{project.id}/paths?steps=pages&days=7": "Paths",
         f"/projects/{project.id}/features": "Features",
         f"/projects/{project.id}/cohorts": "Cohorts",
+        f"/projects/{project.id}/revenue": "Revenue",
         "/projects": "Projects",
         "/people": "People & roles",
         "/audit": "Audit log",

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from loopwise.core.db import transaction
 from loopwise.core.roles import Role
+from loopwise.revenue.facade import mrr_report
 from loopwise.revenue.models import BillingObject, PaymentFailure, SourceEvent
 from loopwise.revenue.sources.stripe import sign
 from loopwise.web.context import AppContext
@@ -177,3 +178,33 @@ def test_settings_are_checked_and_need_the_right_role(
     answer = deliver(client, bare.id, body)
     assert answer.status_code == 400
     assert "no signing secret" in answer.json()["message"]
+
+
+def subscription_state(status: str, quantity: int, **extra: Any) -> dict[str, Any]:
+    base = fixture("subscription")
+    item = dict(base["items"]["data"][0])
+    item["quantity"] = quantity  # price: $20.00 a month
+    return {**base, "status": status, "customer": "cus_A", "start_date": 1_769_904_000,
+            "items": {**base["items"], "data": [item]}, "discount": None, "discounts": [],
+            "canceled_at": None, "ended_at": None, **extra}  # fmt: skip
+
+
+def test_subscription_events_become_mrr_and_movements(
+    client: TestClient, context: AppContext, project: int
+) -> None:
+    feb, mar, apr = 1_770_000_000, 1_772_500_000, 1_775_500_000  # 2 Feb, 3 Mar, 6 Apr 2026
+    deliver(client, project, event("evt_s1", "customer.subscription.created",
+                                   subscription_state("active", 1), feb))  # fmt: skip
+    deliver(client, project, event("evt_s2", "customer.subscription.updated",
+                                   subscription_state("active", 3), mar))  # fmt: skip
+    ended = subscription_state("canceled", 3, canceled_at=apr, ended_at=apr)
+    deliver(client, project, event("evt_s3", "customer.subscription.deleted", ended, apr))
+    with transaction(context.sessions) as session:
+        report = mrr_report(
+            session, project, "UTC", months=4, now=datetime(2026, 4, 20, tzinfo=UTC)
+        )
+    rows = [(p.start.month, p.mrr, p.new, p.expansion, p.churn) for p in report.periods]
+    # February: new $20; March: 3 seats, +$40; April: ended, -$60.
+    assert rows == [(1, 0, 0, 0, 0), (2, 2000, 2000, 0, 0), (3, 6000, 0, 4000, 0),
+                    (4, 0, 0, 0, -6000)]  # fmt: skip
+    assert [c.kind for c in report.recent] == ["churn", "expansion", "new"]

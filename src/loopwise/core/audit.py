@@ -45,6 +45,7 @@ ACTIONS = (
     "cohort.changed",
     "cohort.deleted",
     "billing_source.changed",
+    "revenue.settings_changed",
     "data.exported",
     "data.deleted",
 )

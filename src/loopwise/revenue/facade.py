@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -12,10 +14,15 @@ from loopwise.core.audit import Actor
 from loopwise.core.db import utcnow
 from loopwise.core.errors import InvalidInput
 from loopwise.core.sealed import seal, unseal
-from loopwise.revenue.models import BillingSource
+from loopwise.revenue.models import BillingSource, RevenueSettings
+from loopwise.revenue.mrr import Change, Conventions, Period, movements, periods
 from loopwise.revenue.sources.stripe import Applied, SignatureError, apply_event, verify
+from loopwise.revenue.sources.stripe_states import subscription_states
 
-__all__ = ["SignatureError", "receive_stripe", "set_stripe_secrets", "stripe_configured"]
+__all__ = [
+    "SignatureError", "mrr_report", "receive_stripe", "revenue_rules", "set_revenue_rules",
+    "set_stripe_secrets", "stripe_configured",
+]  # fmt: skip
 
 MAX_SECRETS = 3
 
@@ -70,3 +77,81 @@ def receive_stripe(
         return apply_event(session, project_id, event)
     except ValueError as exc:
         raise InvalidInput("body", str(exc)) from None
+
+
+@dataclass(frozen=True)
+class RevenueRules:
+    conventions: Conventions
+    currency: str
+
+
+@dataclass(frozen=True)
+class MrrReport:
+    currency: str
+    periods: list[Period]
+    recent: list[Change]  # the latest movements, newest first
+
+
+def revenue_rules(session: Session, project_id: int) -> RevenueRules:
+    row = session.get(RevenueSettings, project_id)
+    if row is None:
+        return RevenueRules(Conventions(), "usd")
+    conventions = Conventions(
+        discounts="forever" if row.discounts == "forever" else "all",
+        churn_at="request" if row.churn_at == "request" else "end",
+        past_due_days=row.past_due_days,
+    )
+    return RevenueRules(conventions, row.currency)
+
+
+def set_revenue_rules(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    *,
+    discounts: str,
+    churn_at: str,
+    past_due_days: int | None,
+    currency: str,
+) -> RevenueRules:
+    """The project's revenue conventions (docs/metrics/revenue.md); audited."""
+    if discounts not in ("all", "forever"):
+        raise InvalidInput("discounts", "is all or forever")
+    if churn_at not in ("end", "request"):
+        raise InvalidInput("churn_at", "is end or request")
+    if past_due_days is not None and not 1 <= past_due_days <= 365:
+        raise InvalidInput("past_due_days", "is 1 to 365 days, or empty to keep MRR")
+    if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
+        raise InvalidInput("currency", "is a three-letter ISO code such as usd")
+    row = session.get(RevenueSettings, project_id)
+    if row is None:
+        row = RevenueSettings(project_id=project_id)
+        session.add(row)
+    row.discounts, row.churn_at = discounts, churn_at
+    row.past_due_days, row.currency = past_due_days, currency.lower()
+    audit.record(session, actor, "revenue.settings_changed", project_id=project_id,
+                 discounts=discounts, churn_at=churn_at, past_due_days=past_due_days,
+                 currency=currency.lower())  # fmt: skip
+    return revenue_rules(session, project_id)
+
+
+def mrr_report(
+    session: Session, project_id: int, timezone: str, *, months: int = 12,
+    now: datetime | None = None,
+) -> MrrReport:  # fmt: skip
+    """MRR and its movements per calendar month for the last ``months`` months."""
+    if not 1 <= months <= 60:
+        raise InvalidInput("months", "is 1 to 60")
+    rules = revenue_rules(session, project_id)
+    moment = now or utcnow()
+    today = moment.astimezone(ZoneInfo(timezone)).date()
+    first = today.replace(day=1)
+    starts = []
+    for back in range(months - 1, -1, -1):
+        index = first.year * 12 + first.month - 1 - back
+        starts.append(date(index // 12, index % 12 + 1, 1))
+    states = subscription_states(session, project_id, rules.currency)
+    ledger = movements(states, rules.conventions, timezone, moment)
+    found = periods(ledger, starts, today + timedelta(days=1))
+    recent = sorted(ledger.changes, key=lambda c: (c.day, c.customer_id), reverse=True)[:50]
+    return MrrReport(rules.currency, found, recent)

@@ -93,3 +93,36 @@ class PaymentFailure(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     failure_code: Mapped[str] = mapped_column(String(100), default="")
     failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BillingObjectVersion(Base):
+    """Every state a billing object was seen in, for history (subscriptions' MRR over
+    time is computed from these)."""
+
+    __tablename__ = "billing_object_versions"
+    __table_args__ = (
+        Index("ix_billing_object_versions_object", "project_id", "kind", "external_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    external_id: Mapped[str] = mapped_column(String(100))
+    event_id: Mapped[str] = mapped_column(String(100))
+    version_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class RevenueSettings(Base):
+    """A project's revenue conventions (``mrr.Conventions``); a missing row means the
+    defaults."""
+
+    __tablename__ = "revenue_settings"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    discounts: Mapped[str] = mapped_column(String(20), default="all")
+    churn_at: Mapped[str] = mapped_column(String(20), default="end")
+    past_due_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    currency: Mapped[str] = mapped_column(String(10), default="usd")

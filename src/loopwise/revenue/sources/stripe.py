@@ -23,7 +23,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from loopwise.core.db import utcnow
-from loopwise.revenue.models import BillingObject, PaymentFailure, SourceEvent
+from loopwise.revenue.models import (
+    BillingObject,
+    BillingObjectVersion,
+    PaymentFailure,
+    SourceEvent,
+)
 
 TOLERANCE_SECONDS = 300
 
@@ -92,6 +97,10 @@ def apply_event(session: Session, project_id: int, event: dict[str, Any]) -> App
     outcome = "ignored"
     if isinstance(thing, dict) and kind is not None and isinstance(thing.get("id"), str):
         outcome = _store(session, project_id, kind, kind_name, thing, created)
+        if kind == "subscription":  # history, late events included: MRR is computed from it
+            session.add(BillingObjectVersion(project_id=project_id, kind=kind,
+                                             external_id=thing["id"][:100], event_id=event_id,
+                                             version_at=created, data=thing))  # fmt: skip
         if kind_name == "invoice.payment_failed":
             _failure(session, project_id, event_id, thing, created)
     session.add(

@@ -1,18 +1,40 @@
-"""Billing-source endpoints: the Stripe webhook and its signing-secret setting."""
+"""Revenue endpoints and page: the Stripe webhook and its signing secrets, the revenue
+conventions, and MRR with its movements."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from pathlib import Path as FilePath
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from loopwise.core import accounts
+from loopwise.core.accounts import ProjectInfo
 from loopwise.core.errors import InvalidInput
-from loopwise.revenue.facade import SignatureError, receive_stripe, set_stripe_secrets
-from loopwise.web.area import Area
-from loopwise.web.deps import ContextDep, DbDep, Id, ProjectDep, SettingsEditor, client_ip
+from loopwise.revenue.facade import (
+    MrrReport,
+    SignatureError,
+    mrr_report,
+    receive_stripe,
+    revenue_rules,
+    set_revenue_rules,
+    set_stripe_secrets,
+    stripe_configured,
+)
+from loopwise.web.area import Area, NavItem
+from loopwise.web.deps import (
+    ContextDep,
+    DbDep,
+    Id,
+    ProjectDep,
+    Reader,
+    SettingsEditor,
+    client_ip,
+)
+from loopwise.web.render import render, see_other
 
 router = APIRouter(tags=["revenue"])
 MAX_BODY = 1_000_000  # Stripe events are well under this
@@ -60,4 +82,130 @@ def stripe_settings(
     return JSONResponse(None, status_code=204)
 
 
-area = Area(name="revenue", router=router)
+class RevenueSettingsIn(BaseModel):
+    discounts: str = "all"
+    churn_at: str = "end"
+    past_due_days: Annotated[int | None, Field(ge=1, le=365)] = None
+    currency: Annotated[str, Field(min_length=3, max_length=3)] = "usd"
+
+
+@router.put("/api/projects/{project_id}/revenue/settings")
+def revenue_settings_api(
+    request: Request, body: RevenueSettingsIn, project: ProjectDep, principal: SettingsEditor,
+    db: DbDep,
+) -> JSONResponse:  # fmt: skip
+    """The revenue conventions: discounts, churn recognition, past due, currency."""
+    rules = set_revenue_rules(db, principal.actor(client_ip(request)), project.id,
+                              **body.model_dump())  # fmt: skip
+    db.commit()
+    return JSONResponse({**body.model_dump(), "currency": rules.currency})
+
+
+@router.get("/api/projects/{project_id}/revenue/mrr")
+def mrr_api(project: ProjectDep, principal: Reader, db: DbDep, months: int = 12) -> JSONResponse:
+    """MRR, customers and movements per month (minor units of the reporting currency)."""
+    return JSONResponse(_report_json(mrr_report(db, project.id, project.timezone, months=months)))
+
+
+def _report_json(report: MrrReport) -> dict[str, Any]:
+    return {
+        "currency": report.currency,
+        "periods": [
+            {"start": p.start.isoformat(), "mrr": int(p.mrr), "arr": int(p.mrr * 12),
+             "customers": p.customers, "new": int(p.new), "expansion": int(p.expansion),
+             "contraction": int(p.contraction), "churn": int(p.churn),
+             "reactivation": int(p.reactivation)}
+            for p in report.periods
+        ],
+        "recent": [
+            {"customer": c.customer_id, "day": c.day.isoformat(), "kind": c.kind,
+             "amount": int(c.amount), "mrr_after": int(c.after),
+             "subscriptions": list(c.subscriptions)}
+            for c in report.recent
+        ],
+    }  # fmt: skip
+
+
+@router.get("/projects/{project_id}/revenue", response_class=HTMLResponse, include_in_schema=False)
+def revenue_page(request: Request, project: ProjectDep, principal: Reader, db: DbDep) -> Response:
+    return _page(request, project, db, {}, 200)
+
+
+def _page(
+    request: Request, project: ProjectInfo, db: Any, errors: dict[str, str], status: int
+) -> Response:
+    report = mrr_report(db, project.id, project.timezone, months=12)
+    labels = [p.start.strftime("%Y-%m") for p in report.periods]
+    colours = {"new": "#10b981", "expansion": "#4f46e5", "reactivation": "#0ea5e9",
+               "contraction": "#f59e0b", "churn": "#ef4444"}  # fmt: skip
+    chart = {
+        "tooltip": {"trigger": "axis"}, "legend": {"top": 0},
+        "grid": {"left": 56, "right": 24, "top": 40, "bottom": 30, "containLabel": True},
+        "xAxis": {"type": "category", "data": labels},
+        "yAxis": {"type": "value"},
+        "series": [
+            {"name": "MRR", "type": "line", "data": [float(p.mrr) / 100 for p in report.periods],
+             "itemStyle": {"color": "#111827"}},
+            *[{"name": kind, "type": "bar", "stack": "moves", "itemStyle": {"color": colour},
+               "data": [float(getattr(p, kind)) / 100 for p in report.periods]}
+              for kind, colour in colours.items()],
+        ],
+    }  # fmt: skip
+    values = {
+        "project": project, "report": report, "chart": json.dumps(chart), "errors": errors,
+        "rules": revenue_rules(db, project.id), "stripe": stripe_configured(db, project.id),
+        "webhook": f"{request.base_url}api/projects/{project.id}/sources/stripe/webhook",
+    }  # fmt: skip
+    return render(request, "revenue/revenue.html", values, status)
+
+
+@router.post("/projects/{project_id}/revenue/settings", include_in_schema=False)
+def revenue_settings_form(
+    request: Request,
+    project: ProjectDep,
+    principal: SettingsEditor,
+    db: DbDep,
+    discounts: Annotated[str, Form(max_length=20)] = "all",
+    churn_at: Annotated[str, Form(max_length=20)] = "end",
+    past_due_days: Annotated[str, Form(max_length=5)] = "",
+    currency: Annotated[str, Form(max_length=10)] = "usd",
+) -> Response:
+    try:
+        days = int(past_due_days) if past_due_days.isascii() and past_due_days.isdigit() else None
+        if past_due_days and days is None:
+            raise InvalidInput("past_due_days", "is a whole number of days, or empty")
+        set_revenue_rules(db, principal.actor(client_ip(request)), project.id,
+                          discounts=discounts, churn_at=churn_at, past_due_days=days,
+                          currency=currency)  # fmt: skip
+    except InvalidInput as exc:
+        db.rollback()
+        return _page(request, project, db, {exc.field: exc.message}, 422)
+    db.commit()
+    return see_other(f"/projects/{project.id}/revenue")
+
+
+@router.post("/projects/{project_id}/revenue/stripe", include_in_schema=False)
+def stripe_secret_form(
+    request: Request,
+    project: ProjectDep,
+    principal: SettingsEditor,
+    db: DbDep,
+    context: ContextDep,
+    signing_secret: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    try:
+        set_stripe_secrets(db, principal.actor(client_ip(request)), project.id,
+                           [signing_secret], context.settings.secret())  # fmt: skip
+    except InvalidInput as exc:
+        db.rollback()
+        return _page(request, project, db, {"signing_secret": exc.message}, 422)
+    db.commit()
+    return see_other(f"/projects/{project.id}/revenue")
+
+
+area = Area(
+    name="revenue",
+    router=router,
+    templates=FilePath(__file__).parent / "templates",
+    nav=(NavItem("Revenue", "/revenue"),),
+)

@@ -1,5 +1,5 @@
-"""Revenue tables: billing sources, applied webhook events, billing objects, payment
-failures.
+"""Revenue tables: billing sources, applied webhook events, billing objects and their
+versions, payment failures, revenue settings.
 
 Revision ID: 0004
 Revises: 0003
@@ -90,10 +90,38 @@ def upgrade() -> None:
         "billing_payment_failures",
         ["project_id", "customer_id"],
     )
+    op.create_table(
+        "billing_object_versions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column("external_id", sa.String(length=100), nullable=False),
+        sa.Column("event_id", sa.String(length=100), nullable=False),
+        sa.Column("version_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        _project_fk("billing_object_versions"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_billing_object_versions")),
+    )
+    op.create_index(
+        "ix_billing_object_versions_object",
+        "billing_object_versions",
+        ["project_id", "kind", "external_id"],
+    )
+    op.create_table(
+        "revenue_settings",
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("discounts", sa.String(length=20), nullable=False),
+        sa.Column("churn_at", sa.String(length=20), nullable=False),
+        sa.Column("past_due_days", sa.Integer(), nullable=True),
+        sa.Column("currency", sa.String(length=10), nullable=False),
+        _project_fk("revenue_settings"),
+        sa.PrimaryKeyConstraint("project_id", name=op.f("pk_revenue_settings")),
+    )
 
 
 def downgrade() -> None:
     for table in (
-        "billing_payment_failures", "billing_objects", "billing_source_events", "billing_sources",
+        "revenue_settings", "billing_object_versions", "billing_payment_failures",
+        "billing_objects", "billing_source_events", "billing_sources",
     ):  # fmt: skip
         op.drop_table(table)

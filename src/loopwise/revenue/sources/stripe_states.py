@@ -1,0 +1,128 @@
+"""Stripe subscriptions' recorded versions as the MRR engine's subscription states."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loopwise.revenue.models import BillingObjectVersion
+from loopwise.revenue.mrr import Discount, Item, State
+
+INTERVALS = ("day", "week", "month", "year")
+
+
+def subscription_states(session: Session, project_id: int, currency: str) -> list[State]:
+    """Every recorded state of the project's Stripe subscriptions priced in ``currency``
+    (others wait for exchange rates), oldest first."""
+    rows = session.scalars(
+        select(BillingObjectVersion)
+        .where(BillingObjectVersion.project_id == project_id)
+        .where(BillingObjectVersion.kind == "subscription")
+        .order_by(BillingObjectVersion.external_id, BillingObjectVersion.version_at,
+                  BillingObjectVersion.id)
+    )  # fmt: skip
+    versions: dict[str, list[BillingObjectVersion]] = defaultdict(list)
+    for row in rows:
+        versions[row.external_id].append(row)
+    states = []
+    for subscription, found in versions.items():
+        overdue_since = None
+        for number, row in enumerate(found):
+            data = row.data
+            status = str(data.get("status") or "")
+            if status in ("past_due", "unpaid"):
+                overdue_since = overdue_since or row.version_at
+            else:
+                overdue_since = None
+            since = row.version_at
+            if number == 0:  # the first state counts from the subscription's start
+                since = min(since, _time(data.get("start_date")) or since)
+            items = tuple(_items(data, currency))
+            if not items and _priced_in_other_currency(data, currency):
+                continue
+            states.append(
+                State(
+                    subscription_id=subscription,
+                    customer_id=_id(data.get("customer")),
+                    since=since,
+                    status=status,
+                    items=items,
+                    discount=_discount(data),
+                    canceled_at=_time(data.get("canceled_at")),
+                    ended_at=_time(data.get("ended_at")),
+                    past_due_since=overdue_since,
+                )
+            )
+    return states
+
+
+def _items(data: dict[str, Any], currency: str) -> list[Item]:
+    found = []
+    for item in (data.get("items") or {}).get("data") or []:
+        price = item.get("price") or item.get("plan") or {}
+        recurring = price.get("recurring") or price
+        amount = price.get("unit_amount", price.get("amount"))
+        interval = recurring.get("interval")
+        if not isinstance(amount, int) or interval not in INTERVALS:
+            continue  # tiered or unknown pricing: left out rather than guessed
+        if str(price.get("currency") or "").lower() != currency.lower():
+            continue
+        found.append(
+            Item(
+                unit_amount=amount,
+                interval=interval,
+                interval_count=max(int(recurring.get("interval_count") or 1), 1),
+                quantity=max(int(item.get("quantity") or 1), 0),
+                metered=recurring.get("usage_type") == "metered",
+            )
+        )
+    return found
+
+
+def _priced_in_other_currency(data: dict[str, Any], currency: str) -> bool:
+    for item in (data.get("items") or {}).get("data") or []:
+        price = item.get("price") or item.get("plan") or {}
+        if str(price.get("currency") or "").lower() not in ("", currency.lower()):
+            return True
+    return False
+
+
+def _discount(data: dict[str, Any]) -> Discount | None:
+    found = data.get("discount")
+    if not found:
+        listed = [d for d in data.get("discounts") or [] if isinstance(d, dict)]
+        found = listed[0] if listed else None
+    if not isinstance(found, dict):
+        return None
+    coupon = found.get("coupon") or (found.get("source") or {}).get("coupon") or {}
+    if not isinstance(coupon, dict):
+        return None
+    duration: Literal["forever", "once", "repeating"] = "forever"
+    if coupon.get("duration") == "once":
+        duration = "once"
+    elif coupon.get("duration") == "repeating":
+        duration = "repeating"
+    percent = coupon.get("percent_off")
+    return Discount(
+        percent_off=Decimal(str(percent)) if isinstance(percent, int | float) else None,
+        amount_off=coupon.get("amount_off") if isinstance(coupon.get("amount_off"), int) else None,
+        duration=duration,
+        ends_at=_time(found.get("end")),
+    )
+
+
+def _id(value: Any) -> str:
+    if isinstance(value, dict):
+        value = value.get("id")
+    return str(value or "")
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return datetime.fromtimestamp(value, UTC)
+    return None
