@@ -65,6 +65,17 @@ def test_movements_of_a_month_add_up_from_1000_to_1050() -> None:
     assert march.mrr == 100000 + march.net
     kinds = [(c.customer_id, c.kind) for c in ledger.changes if c.day.month == 3]
     assert kinds == [("a", "expansion"), ("b", "contraction"), ("c", "churn"), ("d", "new")]
+    # Rates over March's start (3 customers, $1,000): 1 of 3 customers churned; gross MRR
+    # churn (60 + 40) / 1000 = 10%; net (100 - 50) / 1000 = 5%; quick ratio
+    # (100 + 50) / (60 + 40) = 1.5; ARPA 1050 / 3 = $350.
+    assert (march.start_customers, march.start_mrr) == (3, 100000)
+    assert march.customer_churn_rate == Decimal(1) / 3
+    assert (march.gross_mrr_churn_rate, march.net_mrr_churn_rate) == (
+        Decimal("0.1"),
+        Decimal("0.05"),
+    )
+    assert march.quick_ratio == Decimal("1.5")
+    assert march.arpa == 35000
 
 
 def test_a_returning_customer_is_a_reactivation_and_trials_are_not_mrr() -> None:

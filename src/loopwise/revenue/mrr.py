@@ -238,10 +238,43 @@ class Period:
     contraction: Decimal
     churn: Decimal
     reactivation: Decimal
+    start_mrr: Decimal = Decimal(0)
+    start_customers: int = 0
+    churned_customers: int = 0
 
     @property
     def net(self) -> Decimal:
         return self.new + self.expansion + self.contraction + self.churn + self.reactivation
+
+    @property
+    def arpa(self) -> Decimal | None:
+        """Average revenue per paying account at the period's end."""
+        return self.mrr / self.customers if self.customers else None
+
+    @property
+    def customer_churn_rate(self) -> Decimal | None:
+        """Customers lost in the period over customers at its start (ChartMogul)."""
+        return (
+            Decimal(self.churned_customers) / self.start_customers if self.start_customers else None
+        )
+
+    @property
+    def gross_mrr_churn_rate(self) -> Decimal | None:
+        """MRR lost to churn and contraction over MRR at the start."""
+        return -(self.churn + self.contraction) / self.start_mrr if self.start_mrr else None
+
+    @property
+    def net_mrr_churn_rate(self) -> Decimal | None:
+        """Lost MRR less expansion and reactivation, over MRR at the start (negative when
+        growth from existing customers outweighs losses)."""
+        lost = -(self.churn + self.contraction) - self.expansion - self.reactivation
+        return lost / self.start_mrr if self.start_mrr else None
+
+    @property
+    def quick_ratio(self) -> Decimal | None:
+        """MRR gained (new, expansion, reactivation) over MRR lost (churn, contraction)."""
+        lost = -(self.churn + self.contraction)
+        return (self.new + self.expansion + self.reactivation) / lost if lost else None
 
 
 def periods(ledger: Ledger, starts: Sequence[date], end: date) -> list[Period]:
@@ -258,9 +291,13 @@ def periods(ledger: Ledger, starts: Sequence[date], end: date) -> list[Period]:
     found = []
     for first, after in zip(starts, bounds, strict=True):
         sums: dict[str, Decimal] = defaultdict(Decimal)
+        start_mrr = sum(current.values(), Decimal(0))
+        start_customers = sum(1 for v in current.values() if v > 0)
+        churned = 0
         while position < len(changes) and changes[position].day < after:
             change = changes[position]
             sums[change.kind] += change.amount
+            churned += change.kind == "churn"
             current[change.customer_id] = change.after
             position += 1
         found.append(
@@ -273,6 +310,9 @@ def periods(ledger: Ledger, starts: Sequence[date], end: date) -> list[Period]:
                 contraction=sums["contraction"],
                 churn=sums["churn"],
                 reactivation=sums["reactivation"],
+                start_mrr=start_mrr,
+                start_customers=start_customers,
+                churned_customers=churned,
             )
         )
     return found

@@ -107,6 +107,10 @@ def mrr_api(project: ProjectDep, principal: Reader, db: DbDep, months: int = 12)
     return JSONResponse(_report_json(mrr_report(db, project.id, project.timezone, months=months)))
 
 
+def _float(value: Any) -> float | None:
+    return None if value is None else round(float(value), 6)
+
+
 def _report_json(report: MrrReport) -> dict[str, Any]:
     return {
         "currency": report.currency,
@@ -114,7 +118,11 @@ def _report_json(report: MrrReport) -> dict[str, Any]:
             {"start": p.start.isoformat(), "mrr": int(p.mrr), "arr": int(p.mrr * 12),
              "customers": p.customers, "new": int(p.new), "expansion": int(p.expansion),
              "contraction": int(p.contraction), "churn": int(p.churn),
-             "reactivation": int(p.reactivation)}
+             "reactivation": int(p.reactivation),
+             "arpa": _float(p.arpa), "customer_churn_rate": _float(p.customer_churn_rate),
+             "gross_mrr_churn_rate": _float(p.gross_mrr_churn_rate),
+             "net_mrr_churn_rate": _float(p.net_mrr_churn_rate),
+             "quick_ratio": _float(p.quick_ratio)}
             for p in report.periods
         ],
         "recent": [
