@@ -16,7 +16,7 @@ from loopwise.core.db import transaction
 from loopwise.core.roles import Role
 from loopwise.revenue.facade import mrr_report
 from loopwise.revenue.models import BillingObject, PaymentFailure, SourceEvent
-from loopwise.revenue.sources.stripe import sign
+from loopwise.revenue.sources.stripe import SignatureError, sign, verify
 from loopwise.web.context import AppContext
 from tests.factories import bearer, create_project, create_token, create_user
 
@@ -208,3 +208,21 @@ def test_subscription_events_become_mrr_and_movements(
     assert rows == [(1, 0, 0, 0, 0), (2, 2000, 2000, 0, 0), (3, 6000, 0, 4000, 0),
                     (4, 0, 0, 0, -6000)]  # fmt: skip
     assert [c.kind for c in report.recent] == ["churn", "expansion", "new"]
+
+
+def test_malformed_signed_bodies_and_headers_are_clear_errors(
+    client: TestClient, project: int
+) -> None:
+    odd = deliver(client, project, b'{"id": "evt_9", "object": "event", "data": []}')
+    assert odd.json()["outcome"] == "ignored"
+    not_json = deliver(client, project, b"not json")
+    assert not_json.status_code == 422
+    body = event("evt_10", "customer.created", fixture("customer"), 1)
+    no_time = deliver(client, project, body, "t=12e3,v1=ab")
+    assert no_time.status_code == 400
+    assert "no timestamp" in no_time.json()["message"]
+
+
+def test_a_timestamp_that_is_not_plain_digits_is_refused() -> None:
+    with pytest.raises(SignatureError, match="no timestamp"):
+        verify(b"{}", "t=\u00b2,v1=ab", [SECRET], datetime.now(UTC))

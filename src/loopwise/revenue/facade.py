@@ -13,7 +13,7 @@ from loopwise.core import audit
 from loopwise.core.audit import Actor
 from loopwise.core.db import utcnow
 from loopwise.core.errors import InvalidInput
-from loopwise.core.sealed import seal, unseal
+from loopwise.core.sealed import Unsealable, seal, unseal
 from loopwise.revenue.models import BillingSource, RevenueSettings
 from loopwise.revenue.mrr import Change, Conventions, Period, movements, periods
 from loopwise.revenue.sources.stripe import Applied, SignatureError, apply_event, verify
@@ -65,7 +65,12 @@ def receive_stripe(
     Raises ``SignatureError`` for a delivery that is not Stripe's or is too old, and
     ``InvalidInput`` for a signed body that is not an event."""
     row = session.get(BillingSource, (project_id, "stripe"))
-    secrets = [unseal(secret_key, s) for s in (row.signing_secrets if row else [])]
+    try:
+        secrets = [unseal(secret_key, s) for s in (row.signing_secrets if row else [])]
+    except Unsealable:
+        raise SignatureError(
+            "the signing secret was saved under another instance secret key: set it again"
+        ) from None
     verify(payload, signature, secrets, now or utcnow())
     try:
         event = json.loads(payload)
