@@ -25,6 +25,9 @@ FIXTURES = Path(__file__).parents[3] / "shared" / "datasets" / "stripe_fixtures"
 
 
 def fixture(name: str) -> dict[str, Any]:
+    """One of Stripe's own example objects (MIT; ../shared/datasets/stripe_fixtures)."""
+    if not FIXTURES.is_dir():
+        pytest.fail(f"Stripe's fixtures are expected in {FIXTURES} (the shared data sets)")
     for file in ("stripe_fixtures_core.json", "stripe_fixtures_billing_extra.json"):
         found = json.loads((FIXTURES / file).read_text())["resources"]
         if name in found:
