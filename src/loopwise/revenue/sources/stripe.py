@@ -91,7 +91,7 @@ class Applied:
 def apply_event(session: Session, project_id: int, event: dict[str, Any]) -> Applied:
     """Apply one webhook event to the project's billing objects, at most once."""
     event_id, kind_name = _text(event, "id"), _text(event, "type")
-    if not event_id.startswith("evt_") or event.get("object") != "event":
+    if not event_id.startswith("evt_") or event.get("object") != "event" or len(event_id) > 100:
         raise ValueError("the body is not a Stripe event (no evt_ id or object)")
     if session.get(SourceEvent, (project_id, event_id)) is not None:
         return Applied(event_id, "duplicate")

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 
 from loopwise.core import accounts
 from loopwise.core.accounts import ProjectInfo
@@ -58,7 +59,11 @@ async def stripe_webhook(
         )  # fmt: skip
     except SignatureError as exc:
         return JSONResponse({"error": "signature", "message": exc.reason}, status_code=400)
-    db.commit()
+    try:
+        db.commit()
+    except IntegrityError:  # the same event, delivered twice at once: the other one won
+        db.rollback()
+        return JSONResponse({"received": applied.event_id, "outcome": "duplicate"})
     return JSONResponse({"received": applied.event_id, "outcome": applied.outcome})
 
 
