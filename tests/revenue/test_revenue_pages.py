@@ -58,3 +58,24 @@ def test_connect_stripe_set_conventions_and_see_mrr(
     assert api["periods"][-1]["mrr"] == 4900
     assert api["periods"][-1]["new"] == 4900
     assert api["recent"][0]["kind"] == "new"
+
+
+def test_the_import_form_shows_the_files_problems_in_place(
+    client: TestClient, context: AppContext
+) -> None:
+    project = create_project(context)
+    csrf = sign_in(client, create_user(context, Role.ADMIN).email)
+    header = "subscription_id,customer_id,effective_at,status,amount,currency,interval\n"
+    bad = (header + "sub_1,cus_1,yesterday,active,10,usd,month\n").encode()
+    refused = client.post(f"/projects/{project.id}/revenue/import", data={"csrf_token": csrf},
+                          files={"file": ("subs.csv", bad, "text/csv")})  # fmt: skip
+    assert refused.status_code == 422
+    assert 'id="e-file"' in refused.text
+    assert "line 2, effective_at" in refused.text
+    good = (header + "sub_1,cus_1,2026-01-01,active,10,usd,month\n").encode()
+    done = client.post(
+        f"/projects/{project.id}/revenue/import", data={"csrf_token": csrf},
+        files={"file": ("subs.csv", good, "text/csv")}, follow_redirects=False,
+    )  # fmt: skip
+    assert done.status_code == 303
+    assert "10.00" in client.get(f"/projects/{project.id}/revenue").text

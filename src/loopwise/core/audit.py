@@ -46,6 +46,7 @@ ACTIONS = (
     "cohort.deleted",
     "billing_source.changed",
     "revenue.settings_changed",
+    "revenue.imported",
     "data.exported",
     "data.deleted",
 )

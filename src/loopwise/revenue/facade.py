@@ -16,12 +16,19 @@ from loopwise.core.errors import InvalidInput
 from loopwise.core.sealed import Unsealable, seal, unseal
 from loopwise.revenue.models import BillingSource, RevenueSettings
 from loopwise.revenue.mrr import Change, Conventions, Period, movements, periods
+from loopwise.revenue.sources.csv_import import (
+    Imported,
+    ImportRefused,
+    RowError,
+    import_subscriptions,
+)
 from loopwise.revenue.sources.stripe import Applied, SignatureError, apply_event, verify
 from loopwise.revenue.sources.stripe_states import subscription_states
 
 __all__ = [
-    "SignatureError", "mrr_report", "receive_stripe", "revenue_rules", "set_revenue_rules",
-    "set_stripe_secrets", "stripe_configured",
+    "ImportRefused", "Imported", "RowError", "SignatureError", "import_subscriptions",
+    "mrr_report", "receive_stripe", "revenue_rules", "set_revenue_rules", "set_stripe_secrets",
+    "stripe_configured",
 ]  # fmt: skip
 
 MAX_SECRETS = 3

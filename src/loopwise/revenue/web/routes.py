@@ -7,7 +7,7 @@ import json
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
@@ -16,8 +16,10 @@ from loopwise.core import accounts
 from loopwise.core.accounts import ProjectInfo
 from loopwise.core.errors import InvalidInput
 from loopwise.revenue.facade import (
+    ImportRefused,
     MrrReport,
     SignatureError,
+    import_subscriptions,
     mrr_report,
     receive_stripe,
     revenue_rules,
@@ -212,6 +214,57 @@ def stripe_secret_form(
     except InvalidInput as exc:
         db.rollback()
         return _page(request, project, db, {"signing_secret": exc.message}, 422)
+    db.commit()
+    return see_other(f"/projects/{project.id}/revenue")
+
+
+MAX_IMPORT = 20_000_000
+
+
+@router.post("/api/projects/{project_id}/revenue/import/subscriptions")
+async def import_api(
+    request: Request, project: ProjectDep, principal: SettingsEditor, db: DbDep
+) -> JSONResponse:
+    """Subscription histories as CSV (the body; see docs/revenue.md): all rows or none,
+    with every bad line and field named."""
+    raw = await request.body()
+    if len(raw) > MAX_IMPORT:
+        raise InvalidInput("body", "is larger than 20 MB")
+    try:
+        done = import_subscriptions(
+            db, principal.actor(client_ip(request)), project.id, raw.decode("utf-8", "replace")
+        )
+    except ImportRefused as exc:
+        db.rollback()
+        errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors]
+        return JSONResponse({"error": "import refused", "errors": errors}, status_code=422)
+    db.commit()
+    return JSONResponse({"rows": done.rows, "subscriptions": done.subscriptions})
+
+
+@router.post("/projects/{project_id}/revenue/import", include_in_schema=False)
+async def import_form(
+    request: Request,
+    project: ProjectDep,
+    principal: SettingsEditor,
+    db: DbDep,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    raw = await file.read(MAX_IMPORT + 1) if file is not None else b""
+    try:
+        if not raw:
+            raise InvalidInput("file", "choose a CSV file of subscription states")
+        if len(raw) > MAX_IMPORT:
+            raise InvalidInput("file", "is larger than 20 MB")
+        import_subscriptions(
+            db, principal.actor(client_ip(request)), project.id, raw.decode("utf-8", "replace")
+        )
+    except InvalidInput as exc:
+        return _page(request, project, db, {exc.field: exc.message}, 422)
+    except ImportRefused as exc:
+        db.rollback()
+        lines = [f"line {e.line}, {e.field or 'row'}: {e.message}" for e in exc.errors[:20]]
+        return _page(request, project, db, {"file": "; ".join(lines)}, 422)
     db.commit()
     return see_other(f"/projects/{project.id}/revenue")
 
