@@ -12,13 +12,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from loopwise.core import accounts
 from loopwise.core.db import transaction
 from loopwise.core.roles import Role
-from loopwise.revenue.facade import mrr_report
+from loopwise.ingest.ids import person_id_for
+from loopwise.revenue.facade import customers_of_person, mrr_report
 from loopwise.revenue.models import BillingObject, PaymentFailure, SourceEvent
 from loopwise.revenue.sources.stripe import SignatureError, sign, verify
 from loopwise.web.context import AppContext
-from tests.factories import bearer, create_project, create_token, create_user
+from tests.factories import bearer, create_project, create_token, create_user, flushed
 
 SECRET = "whsec_test_0123456789abcdef"
 FIXTURES = Path(__file__).parents[3] / "shared" / "datasets" / "stripe_fixtures"
@@ -229,3 +231,34 @@ def test_malformed_signed_bodies_and_headers_are_clear_errors(
 def test_a_timestamp_that_is_not_plain_digits_is_refused() -> None:
     with pytest.raises(SignatureError, match="no timestamp"):
         verify(b"{}", "t=\u00b2,v1=ab", [SECRET], datetime.now(UTC))
+
+
+def test_customers_link_to_persons_by_user_id_else_email(
+    client: TestClient, context: AppContext, project: int
+) -> None:
+    with transaction(context.sessions) as session:
+        write_key = accounts.get_project(session, project).write_key
+
+    def identify(user: str, email: str) -> dict[str, Any]:
+        return {"event": "$identify", "distinct_id": user, "properties": {"$set": {"email": email}}}
+
+    batch = {"api_key": write_key, "batch": [identify("user-42", "a@x.io"),
+                                             identify("user-77", "b@x.io")]}  # fmt: skip
+    assert client.post("/batch/", json=batch).status_code == 200
+    flushed(context)
+    by_id = {**fixture("customer"), "id": "cus_by_id", "email": "other@x.io",
+             "metadata": {"user_id": "user-42"}}  # fmt: skip
+    by_email = {**fixture("customer"), "id": "cus_by_email", "email": "b@x.io", "metadata": {}}
+    nobody = {**fixture("customer"), "id": "cus_nobody", "email": "c@x.io", "metadata": {}}
+    for number, thing in enumerate((by_id, by_email, nobody)):
+        deliver(client, project, event(f"evt_link{number}", "customer.created", thing, 1))
+    assert stored(context, project, "customer", "cus_by_id").person_id == person_id_for(
+        project, "user-42"
+    )
+    assert stored(context, project, "customer", "cus_by_email").person_id == person_id_for(
+        project, "user-77"
+    )
+    assert stored(context, project, "customer", "cus_nobody").person_id == ""
+    with transaction(context.sessions) as session:
+        linked = customers_of_person(session, project, person_id_for(project, "user-42"))
+    assert linked == ["cus_by_id"]

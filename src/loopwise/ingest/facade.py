@@ -17,10 +17,13 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from loopwise.core.errors import InvalidInput
 from loopwise.ingest.contracts import CaptureEvent
 from loopwise.ingest.ids import new_uuid4_texts, person_id_for, uuid4_texts
+from loopwise.ingest.models import Person, PersonDistinctId, PersonOverride
 from loopwise.ingest.properties import encode_properties, hot_text
 from loopwise.warehouse.base import Warehouse
 from loopwise.warehouse.schema import EVENTS, HOT_COLUMNS, UTC_MICROS
@@ -155,3 +158,38 @@ def with_hot_columns(rows: pa.Table) -> pa.Table:
             column, _text_column([p.get(HOT_COLUMNS[column]) for p in stored])
         )
     return rows.select([field.name for field in EVENTS])
+
+
+def find_person(
+    session: Session, project_id: int, *, user_id: str | None = None, email: str | None = None
+) -> str | None:
+    """The person behind an external user id (one of their distinct ids) or, failing
+    that, an e-mail address (their ``email`` property); None when nobody, or more than one
+    person, matches the address. Merged-away persons resolve to the survivor."""
+    if user_id:
+        found = session.scalar(
+            select(PersonDistinctId.person_id)
+            .where(PersonDistinctId.project_id == project_id)
+            .where(PersonDistinctId.distinct_id == user_id[:200])
+        )
+        if found is not None:
+            return _survivor(session, project_id, found)
+    if email:
+        matches = session.scalars(
+            select(Person.id)
+            .where(Person.project_id == project_id)
+            .where(Person.properties["email"].as_string() == email.strip()[:320])
+            .limit(2)
+        ).all()
+        if len(matches) == 1:
+            return _survivor(session, project_id, matches[0])
+    return None
+
+
+def _survivor(session: Session, project_id: int, person_id: str) -> str:
+    override = session.scalar(
+        select(PersonOverride.override_person_id)
+        .where(PersonOverride.project_id == project_id)
+        .where(PersonOverride.old_person_id == person_id)
+    )
+    return str(override or person_id)

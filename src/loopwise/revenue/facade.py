@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loopwise.core import audit
@@ -14,7 +15,7 @@ from loopwise.core.audit import Actor
 from loopwise.core.db import utcnow
 from loopwise.core.errors import InvalidInput
 from loopwise.core.sealed import Unsealable, seal, unseal
-from loopwise.revenue.models import BillingSource, RevenueSettings
+from loopwise.revenue.models import BillingObject, BillingSource, RevenueSettings
 from loopwise.revenue.mrr import Change, Conventions, Period, movements, periods
 from loopwise.revenue.sources.csv_import import (
     Imported,
@@ -26,7 +27,8 @@ from loopwise.revenue.sources.stripe import Applied, SignatureError, apply_event
 from loopwise.revenue.sources.stripe_states import subscription_states
 
 __all__ = [
-    "ImportRefused", "Imported", "RowError", "SignatureError", "import_subscriptions",
+    "ImportRefused", "Imported", "RowError", "SignatureError", "customers_of_person",
+    "import_subscriptions",
     "mrr_report", "receive_stripe", "revenue_rules", "set_revenue_rules", "set_stripe_secrets",
     "stripe_configured",
 ]  # fmt: skip
@@ -167,3 +169,15 @@ def mrr_report(
     found = periods(ledger, starts, today + timedelta(days=1))
     recent = sorted(ledger.changes, key=lambda c: (c.day, c.customer_id), reverse=True)[:50]
     return MrrReport(rules.currency, found, recent)
+
+
+def customers_of_person(session: Session, project_id: int, person_id: str) -> list[str]:
+    """The billing customers linked to a person (for the person's page)."""
+    rows = session.scalars(
+        select(BillingObject.external_id)
+        .where(BillingObject.project_id == project_id)
+        .where(BillingObject.kind == "customer")
+        .where(BillingObject.person_id == person_id)
+        .order_by(BillingObject.external_id)
+    )
+    return list(rows)

@@ -62,6 +62,8 @@ class BillingObject(Base):
     kind: Mapped[str] = mapped_column(String(30), primary_key=True)
     external_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(100), default="")
+    # For customers: the person they are (external user id, else e-mail), when known.
+    person_id: Mapped[str] = mapped_column(String(36), default="")
     status: Mapped[str] = mapped_column(String(40), default="")
     currency: Mapped[str] = mapped_column(String(10), default="")
     # The amount that matters for the kind, in the currency's minor unit (cents):

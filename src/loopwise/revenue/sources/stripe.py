@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from loopwise.core.db import utcnow
+from loopwise.ingest.facade import find_person
 from loopwise.revenue.models import (
     BillingObject,
     BillingObjectVersion,
@@ -129,6 +130,8 @@ def _store(
         return "stale"  # a newer state is already here
     values = _columns(kind, thing)
     values["deleted"] = event_type.endswith(".deleted") and kind in ("customer", "subscription")
+    if kind == "customer":
+        values["person_id"] = _person(session, project_id, thing) or (row.person_id if row else "")
     if row is None:
         session.add(BillingObject(project_id=project_id, kind=kind, external_id=key[2],
                                   data=thing, version_at=created, **values))  # fmt: skip
@@ -184,3 +187,12 @@ def _time(value: Any) -> datetime | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, UTC)
     return None
+
+
+def _person(session: Session, project_id: int, customer: dict[str, Any]) -> str | None:
+    """The person a customer is: ``metadata.user_id`` as a distinct id, else the e-mail."""
+    metadata = customer.get("metadata")
+    found = metadata.get("user_id") if isinstance(metadata, dict) else None
+    user_id = found if isinstance(found, str) else None
+    email = customer.get("email") if isinstance(customer.get("email"), str) else None
+    return find_person(session, project_id, user_id=user_id, email=email)

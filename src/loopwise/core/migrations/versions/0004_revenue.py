@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=30), nullable=False),
         sa.Column("external_id", sa.String(length=100), nullable=False),
         sa.Column("customer_id", sa.String(length=100), nullable=False),
+        sa.Column("person_id", sa.String(length=36), nullable=False),
         sa.Column("status", sa.String(length=40), nullable=False),
         sa.Column("currency", sa.String(length=10), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
