@@ -15,6 +15,7 @@ from loopwise.core.audit import Actor
 from loopwise.core.db import utcnow
 from loopwise.core.errors import InvalidInput
 from loopwise.core.sealed import Unsealable, seal, unseal
+from loopwise.revenue.cac import CacReport, Model, cac_report, import_spend
 from loopwise.revenue.models import BillingObject, BillingSource, RevenueSettings
 from loopwise.revenue.mrr import Change, Conventions, Period, movements, periods
 from loopwise.revenue.sources.csv_import import (
@@ -25,9 +26,11 @@ from loopwise.revenue.sources.csv_import import (
 )
 from loopwise.revenue.sources.stripe import Applied, SignatureError, apply_event, verify
 from loopwise.revenue.sources.stripe_states import subscription_states
+from loopwise.warehouse import Warehouse
 
 __all__ = [
-    "ImportRefused", "Imported", "RowError", "SignatureError", "customers_of_person",
+    "ImportRefused", "Imported", "RowError", "SignatureError", "cac", "customers_of_person",
+    "import_spend",
     "import_subscriptions",
     "mrr_report", "receive_stripe", "revenue_rules", "set_revenue_rules", "set_stripe_secrets",
     "stripe_configured",
@@ -181,3 +184,24 @@ def customers_of_person(session: Session, project_id: int, person_id: str) -> li
         .order_by(BillingObject.external_id)
     )
     return list(rows)
+
+
+def cac(
+    session: Session,
+    warehouse: Warehouse,
+    project_id: int,
+    timezone: str,
+    start: date,
+    end: date,
+    *,
+    model: Model = "first_touch",
+    now: datetime | None = None,
+) -> CacReport:
+    """Spend, attributed new customers and CAC per source for days in [start, end)."""
+    if not start < end or (end - start).days > 366:
+        raise InvalidInput("end", "comes after start, at most a year later")
+    rules = revenue_rules(session, project_id)
+    states = subscription_states(session, project_id, rules.currency)
+    ledger = movements(states, rules.conventions, timezone, now or utcnow())
+    return cac_report(session, warehouse, project_id, ledger, start, end,
+                      currency=rules.currency, model=model)  # fmt: skip

@@ -4,6 +4,7 @@ conventions, and MRR with its movements."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
@@ -19,6 +20,8 @@ from loopwise.revenue.facade import (
     ImportRefused,
     MrrReport,
     SignatureError,
+    cac,
+    import_spend,
     import_subscriptions,
     mrr_report,
     receive_stripe,
@@ -35,6 +38,7 @@ from loopwise.web.deps import (
     ProjectDep,
     Reader,
     SettingsEditor,
+    WarehouseDep,
     client_ip,
 )
 from loopwise.web.render import render, see_other
@@ -240,6 +244,44 @@ async def import_api(
         return JSONResponse({"error": "import refused", "errors": errors}, status_code=422)
     db.commit()
     return JSONResponse({"rows": done.rows, "subscriptions": done.subscriptions})
+
+
+@router.post("/api/projects/{project_id}/revenue/import/spend")
+async def import_spend_api(
+    request: Request, project: ProjectDep, principal: SettingsEditor, db: DbDep
+) -> JSONResponse:
+    """Marketing spend as CSV (``date,source,medium,campaign,amount,currency``): all rows
+    or none; a day and channel imported again is replaced."""
+    raw = await request.body()
+    if len(raw) > MAX_IMPORT:
+        raise InvalidInput("body", "is larger than 20 MB")
+    try:
+        rows = import_spend(
+            db, principal.actor(client_ip(request)), project.id, raw.decode("utf-8", "replace")
+        )
+    except ImportRefused as exc:
+        db.rollback()
+        errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors]
+        return JSONResponse({"error": "import refused", "errors": errors}, status_code=422)
+    db.commit()
+    return JSONResponse({"rows": rows})
+
+
+@router.get("/api/projects/{project_id}/revenue/cac")
+def cac_api(
+    project: ProjectDep, principal: Reader, db: DbDep, warehouse: WarehouseDep,
+    start: date, end: date, model: str = "first_touch",
+) -> JSONResponse:  # fmt: skip
+    """Spend, attributed new customers and CAC per source for days in [start, end)."""
+    if model not in ("first_touch", "last_touch"):
+        raise InvalidInput("model", "is first_touch or last_touch")
+    found = cac(db, warehouse, project.id, project.timezone, start, end, model=model)  # type: ignore[arg-type]
+    return JSONResponse({
+        "start": found.start.isoformat(), "end": found.end.isoformat(), "model": found.model,
+        "blended_cac": _float(found.blended),
+        "channels": [{"source": c.source, "spend": c.spend, "new_customers": c.customers,
+                      "new_mrr": int(c.new_mrr), "cac": _float(c.cac)} for c in found.channels],
+    })  # fmt: skip
 
 
 @router.post("/projects/{project_id}/revenue/import", include_in_schema=False)

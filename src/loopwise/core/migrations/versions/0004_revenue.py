@@ -1,5 +1,5 @@
 """Revenue tables: billing sources, applied webhook events, billing objects and their
-versions, payment failures, revenue settings.
+versions, payment failures, revenue settings, marketing spend.
 
 Revision ID: 0004
 Revises: 0003
@@ -118,11 +118,31 @@ def upgrade() -> None:
         _project_fk("revenue_settings"),
         sa.PrimaryKeyConstraint("project_id", name=op.f("pk_revenue_settings")),
     )
+    op.create_table(
+        "marketing_spend",
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("source", sa.String(length=200), nullable=False),
+        sa.Column("medium", sa.String(length=200), nullable=False),
+        sa.Column("campaign", sa.String(length=200), nullable=False),
+        sa.Column("currency", sa.String(length=10), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        _project_fk("marketing_spend"),
+        sa.PrimaryKeyConstraint(
+            "project_id",
+            "day",
+            "source",
+            "medium",
+            "campaign",
+            "currency",
+            name=op.f("pk_marketing_spend"),
+        ),
+    )
 
 
 def downgrade() -> None:
     for table in (
-        "revenue_settings", "billing_object_versions", "billing_payment_failures",
-        "billing_objects", "billing_source_events", "billing_sources",
+        "marketing_spend", "revenue_settings", "billing_object_versions",
+        "billing_payment_failures", "billing_objects", "billing_source_events", "billing_sources",
     ):  # fmt: skip
         op.drop_table(table)

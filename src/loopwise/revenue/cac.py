@@ -1,0 +1,194 @@
+"""Marketing spend and CAC: spend per channel from CSV, new customers attributed to the
+channel that brought them (first or last touch), and the cost of acquiring each.
+
+A customer is **new** on the day of their first ``new`` MRR movement. Their channel comes
+from the events of the person the customer is linked to: the first (or last) event with a
+``utm_source`` within the lookback window before that day; no person or no such event is
+``(direct)``, shown and never dropped. Definitions in docs/metrics/revenue.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loopwise.core import audit
+from loopwise.core.audit import Actor
+from loopwise.revenue.models import BillingObject, MarketingSpend
+from loopwise.revenue.mrr import Ledger
+from loopwise.revenue.sources.csv_import import ImportRefused, RowError
+from loopwise.warehouse import Warehouse, dialect_for
+from loopwise.warehouse.dialect import has_person_overrides
+
+DIRECT = "(direct)"
+Model = Literal["first_touch", "last_touch"]
+
+
+def import_spend(session: Session, actor: Actor, project_id: int, text: str) -> int:
+    """Spend rows ``date,source,medium,campaign,amount,currency``: all or none; a row for
+    a day and channel already imported is replaced."""
+    reader = csv.DictReader(io.StringIO(text))
+    needed = ("date", "source", "amount", "currency")
+    missing = [c for c in needed if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ImportRefused([RowError(1, c, "column missing from the header") for c in missing])
+    rows: dict[tuple[date, str, str, str, str], int] = {}
+    errors: list[RowError] = []
+    for line, row in enumerate(reader, start=2):
+        values = {k: (v or "").strip() for k, v in row.items() if isinstance(k, str)}
+
+        def text_of(name: str, values: dict[str, str] = values) -> str:
+            return values.get(name, "")
+
+        try:
+            day = date.fromisoformat(text_of("date"))
+        except ValueError:
+            errors.append(RowError(line, "date", "is an ISO date such as 2026-03-01"))
+            continue
+        source = text_of("source")
+        if not source or len(source) > 200:
+            errors.append(RowError(line, "source", "is required, at most 200 characters"))
+            continue
+        try:
+            amount = Decimal(text_of("amount"))
+            if not amount.is_finite() or amount < 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            errors.append(RowError(line, "amount", "is a non-negative amount in currency units"))
+            continue
+        currency = text_of("currency").lower()
+        if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
+            errors.append(RowError(line, "currency", "is a three-letter ISO code"))
+            continue
+        key = (day, source, text_of("medium")[:200], text_of("campaign")[:200], currency)
+        rows[key] = rows.get(key, 0) + int((amount * 100).to_integral_value())
+    if errors:
+        raise ImportRefused(errors[:200])
+    if not rows:
+        raise ImportRefused([RowError(2, "", "the file has no rows")])
+    for (day, source, medium, campaign, currency), cents in rows.items():
+        found = session.get(MarketingSpend, (project_id, day, source, medium, campaign, currency))
+        if found is None:
+            session.add(MarketingSpend(project_id=project_id, day=day, source=source,
+                                       medium=medium, campaign=campaign, currency=currency,
+                                       amount=cents))  # fmt: skip
+        else:
+            found.amount = cents
+    audit.record(session, actor, "revenue.imported", "spend", project_id=project_id, rows=len(rows))
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class Channel:
+    source: str
+    spend: int  # minor units
+    customers: int
+    new_mrr: Decimal
+
+    @property
+    def cac(self) -> Decimal | None:
+        """Spend per new customer (None for a channel without new customers)."""
+        return Decimal(self.spend) / self.customers if self.customers else None
+
+
+@dataclass(frozen=True)
+class CacReport:
+    start: date
+    end: date  # exclusive
+    model: Model
+    channels: list[Channel]
+
+    @property
+    def blended(self) -> Decimal | None:
+        """All spend over all new customers, paid channels or not."""
+        customers = sum(c.customers for c in self.channels)
+        return Decimal(sum(c.spend for c in self.channels)) / customers if customers else None
+
+
+def cac_report(
+    session: Session,
+    warehouse: Warehouse,
+    project_id: int,
+    ledger: Ledger,
+    start: date,
+    end: date,
+    *,
+    currency: str,
+    model: Model = "first_touch",
+    lookback_days: int = 90,
+) -> CacReport:
+    """Spend, new customers and their new MRR per source for days in [start, end)."""
+    firsts: dict[str, tuple[date, Decimal]] = {}
+    for change in ledger.changes:
+        if change.kind == "new" and change.customer_id not in firsts:
+            firsts[change.customer_id] = (change.day, change.amount)
+    new = {c: v for c, v in firsts.items() if start <= v[0] < end}
+    persons: dict[str, str] = {}
+    for customer, person in session.execute(
+        select(BillingObject.external_id, BillingObject.person_id)
+        .where(BillingObject.project_id == project_id)
+        .where(BillingObject.kind == "customer")
+        .where(BillingObject.external_id.in_(list(new) or [""]))
+    ):
+        persons[customer] = person
+    touches = _touches(warehouse, project_id, [p for p in persons.values() if p],
+                       start - timedelta(days=lookback_days), end)  # fmt: skip
+    customers: dict[str, int] = defaultdict(int)
+    mrr: dict[str, Decimal] = defaultdict(Decimal)
+    for customer, (day, amount) in new.items():
+        source = _channel(touches.get(persons.get(customer, ""), []), day, lookback_days, model)
+        customers[source] += 1
+        mrr[source] += amount
+    spend: dict[str, int] = defaultdict(int)
+    for row in session.scalars(
+        select(MarketingSpend)
+        .where(MarketingSpend.project_id == project_id)
+        .where(MarketingSpend.currency == currency)
+        .where(MarketingSpend.day >= start)
+        .where(MarketingSpend.day < end)
+    ):
+        spend[row.source] += row.amount
+    names = sorted(set(spend) | set(customers), key=lambda s: (s == DIRECT, s))
+    channels = [Channel(n, spend.get(n, 0), customers.get(n, 0), mrr.get(n, Decimal(0)))
+                for n in names]  # fmt: skip
+    return CacReport(start, end, model, channels)
+
+
+def _touches(
+    warehouse: Warehouse, project_id: int, persons: list[str], since: date, until: date
+) -> dict[str, list[tuple[datetime, str]]]:
+    """Each person's events with a ``utm_source`` in [since, until), in time order."""
+    if not persons:
+        return {}
+    d = dialect_for(warehouse.dialect)
+    where = "project_id = {p} AND timestamp >= {since} AND timestamp < {until} AND utm_source != ''"
+    source = d.events_with_persons(where, merged=has_person_overrides(warehouse, project_id))
+    sql = f"""
+        SELECT person_id, timestamp, utm_source FROM {source} AS ev
+        WHERE {d.in_array("person_id", "persons")} ORDER BY person_id, timestamp
+    """
+    params = {"p": project_id, "persons": persons,
+              "since": datetime.combine(since, time(), UTC),
+              "until": datetime.combine(until, time(), UTC)}  # fmt: skip
+    found: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    for row in warehouse.query(sql, params, max_rows=5_000_000).table.to_pylist():
+        found[row["person_id"]].append((row["timestamp"], row["utm_source"]))
+    return found
+
+
+def _channel(touches: list[tuple[datetime, str]], day: date, lookback: int, model: Model) -> str:
+    """The source of the first (or last) touch in the lookback window before ``day``."""
+    begin = datetime.combine(day - timedelta(days=lookback), time(), UTC)
+    end = datetime.combine(day + timedelta(days=1), time(), UTC)
+    inside = [source for moment, source in touches if begin <= moment < end]
+    if not inside:
+        return DIRECT
+    return inside[0] if model == "first_touch" else inside[-1]
