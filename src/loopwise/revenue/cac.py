@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,47 +30,27 @@ from loopwise.warehouse import Warehouse, dialect_for
 from loopwise.warehouse.dialect import has_person_overrides
 
 DIRECT = "(direct)"
+CHUNK = 10_000
 Model = Literal["first_touch", "last_touch"]
 
 
 def import_spend(session: Session, actor: Actor, project_id: int, text: str) -> int:
     """Spend rows ``date,source,medium,campaign,amount,currency``: all or none; a row for
     a day and channel already imported is replaced."""
+    if "\x00" in text:
+        raise ImportRefused([RowError(1, "", "the file holds NUL characters: is it text?")])
     reader = csv.DictReader(io.StringIO(text))
-    needed = ("date", "source", "amount", "currency")
-    missing = [c for c in needed if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ImportRefused([RowError(1, c, "column missing from the header") for c in missing])
     rows: dict[tuple[date, str, str, str, str], int] = {}
     errors: list[RowError] = []
-    for line, row in enumerate(reader, start=2):
-        values = {k: (v or "").strip() for k, v in row.items() if isinstance(k, str)}
-
-        def text_of(name: str, values: dict[str, str] = values) -> str:
-            return values.get(name, "")
-
-        try:
-            day = date.fromisoformat(text_of("date"))
-        except ValueError:
-            errors.append(RowError(line, "date", "is an ISO date such as 2026-03-01"))
-            continue
-        source = text_of("source")
-        if not source or len(source) > 200:
-            errors.append(RowError(line, "source", "is required, at most 200 characters"))
-            continue
-        try:
-            amount = Decimal(text_of("amount"))
-            if not amount.is_finite() or amount < 0:
-                raise InvalidOperation
-        except InvalidOperation:
-            errors.append(RowError(line, "amount", "is a non-negative amount in currency units"))
-            continue
-        currency = text_of("currency").lower()
-        if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
-            errors.append(RowError(line, "currency", "is a three-letter ISO code"))
-            continue
-        key = (day, source, text_of("medium")[:200], text_of("campaign")[:200], currency)
-        rows[key] = rows.get(key, 0) + int((amount * 100).to_integral_value())
+    try:
+        needed = ("date", "source", "amount", "currency")
+        missing = [c for c in needed if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ImportRefused([RowError(1, c, "column missing from the header") for c in missing])
+        for row in reader:
+            _spend_row(row, reader.line_num, rows, errors)
+    except csv.Error as exc:
+        errors.append(RowError(reader.line_num, "", f"the file is not readable CSV: {exc}"))
     if errors:
         raise ImportRefused(errors[:200])
     if not rows:
@@ -84,6 +65,40 @@ def import_spend(session: Session, actor: Actor, project_id: int, text: str) -> 
             found.amount = cents
     audit.record(session, actor, "revenue.imported", "spend", project_id=project_id, rows=len(rows))
     return len(rows)
+
+
+def _spend_row(
+    row: dict[str | None, str | None],
+    line: int,
+    rows: dict[tuple[date, str, str, str, str], int],
+    errors: list[RowError],
+) -> None:
+    values = {k: (v or "").strip() for k, v in row.items() if isinstance(k, str)}
+    try:
+        day = date.fromisoformat(values.get("date", ""))
+    except ValueError:
+        errors.append(RowError(line, "date", "is an ISO date such as 2026-03-01"))
+        return
+    if not 1970 <= day.year <= 2100:
+        errors.append(RowError(line, "date", "is a date between 1970 and 2100"))
+        return
+    source = values.get("source", "")
+    if not source or len(source) > 200:
+        errors.append(RowError(line, "source", "is required, at most 200 characters"))
+        return
+    try:
+        amount = Decimal(values.get("amount", ""))
+        if not amount.is_finite() or amount < 0 or amount > Decimal("1e12"):
+            raise InvalidOperation
+    except InvalidOperation:
+        errors.append(RowError(line, "amount", "is an amount from 0 to 10^12 in currency units"))
+        return
+    currency = values.get("currency", "").lower()
+    if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
+        errors.append(RowError(line, "currency", "is a three-letter ISO code"))
+        return
+    key = (day, source, values.get("medium", "")[:200], values.get("campaign", "")[:200], currency)
+    rows[key] = rows.get(key, 0) + int((amount * 100).to_integral_value())
 
 
 @dataclass(frozen=True)
@@ -122,6 +137,7 @@ def cac_report(
     end: date,
     *,
     currency: str,
+    zone: str = "UTC",
     model: Model = "first_touch",
     lookback_days: int = 90,
 ) -> CacReport:
@@ -132,19 +148,24 @@ def cac_report(
             firsts[change.customer_id] = (change.day, change.amount)
     new = {c: v for c, v in firsts.items() if start <= v[0] < end}
     persons: dict[str, str] = {}
-    for customer, person in session.execute(
-        select(BillingObject.external_id, BillingObject.person_id)
-        .where(BillingObject.project_id == project_id)
-        .where(BillingObject.kind == "customer")
-        .where(BillingObject.external_id.in_(list(new) or [""]))
-    ):
-        persons[customer] = person
-    touches = _touches(warehouse, project_id, [p for p in persons.values() if p],
-                       start - timedelta(days=lookback_days), end)  # fmt: skip
+    wanted = list(new)
+    for first in range(0, len(wanted), CHUNK):  # PostgreSQL binds at most 65,535 values
+        for customer, person in session.execute(
+            select(BillingObject.external_id, BillingObject.person_id)
+            .where(BillingObject.project_id == project_id)
+            .where(BillingObject.kind == "customer")
+            .where(BillingObject.external_id.in_(wanted[first : first + CHUNK]))
+        ):
+            persons[customer] = person
+    persons = _survivors(warehouse, project_id, persons)
+    since = start - timedelta(days=lookback_days + 1)
+    linked = [p for p in persons.values() if p]
+    touches = _touches(warehouse, project_id, linked, since, end + timedelta(days=1))
     customers: dict[str, int] = defaultdict(int)
     mrr: dict[str, Decimal] = defaultdict(Decimal)
     for customer, (day, amount) in new.items():
-        source = _channel(touches.get(persons.get(customer, ""), []), day, lookback_days, model)
+        found = touches.get(persons.get(customer, ""), [])
+        source = _channel(found, day, lookback_days, model, ZoneInfo(zone))
         customers[source] += 1
         mrr[source] += amount
     spend: dict[str, int] = defaultdict(int)
@@ -184,11 +205,35 @@ def _touches(
     return found
 
 
-def _channel(touches: list[tuple[datetime, str]], day: date, lookback: int, model: Model) -> str:
-    """The source of the first (or last) touch in the lookback window before ``day``."""
-    begin = datetime.combine(day - timedelta(days=lookback), time(), UTC)
-    end = datetime.combine(day + timedelta(days=1), time(), UTC)
+def _channel(
+    touches: list[tuple[datetime, str]], day: date, lookback: int, model: Model, zone: ZoneInfo
+) -> str:
+    """The source of the first (or last) touch from ``lookback`` days before ``day`` to the
+    end of that day, in the project's time zone."""
+    begin = datetime.combine(day - timedelta(days=lookback), time(), zone)
+    end = datetime.combine(day + timedelta(days=1), time(), zone)
     inside = [source for moment, source in touches if begin <= moment < end]
     if not inside:
         return DIRECT
     return inside[0] if model == "first_touch" else inside[-1]
+
+
+def _survivors(warehouse: Warehouse, project_id: int, persons: dict[str, str]) -> dict[str, str]:
+    """Person ids as they are now: one merged into another since the link became the
+    survivor, whose events carry the survivor's id."""
+    old = sorted({p for p in persons.values() if p})
+    if not old:
+        return persons
+    renamed: dict[str, str] = {}
+    for first in range(0, len(old), CHUNK):
+        sql = """
+            SELECT old_person_id, override_person_id FROM person_overrides
+            WHERE project_id = {p} AND old_person_id IN ({ids})
+        """
+        d = dialect_for(warehouse.dialect)
+        sql = sql.replace("old_person_id IN ({ids})", d.in_array("old_person_id", "ids"))
+        rows = warehouse.query(sql, {"p": project_id, "ids": old[first : first + CHUNK]})
+        for row in rows.table.to_pylist():
+            if row["override_person_id"]:
+                renamed[row["old_person_id"]] = row["override_person_id"]
+    return {c: renamed.get(p, p) for c, p in persons.items()}

@@ -200,8 +200,10 @@ def cac(
     """Spend, attributed new customers and CAC per source for days in [start, end)."""
     if not start < end or (end - start).days > 366:
         raise InvalidInput("end", "comes after start, at most a year later")
+    if not (start.year >= 1970 and end.year <= 2100):
+        raise InvalidInput("start", "is a date between 1970 and 2100")
     rules = revenue_rules(session, project_id)
     states = subscription_states(session, project_id, rules.currency)
     ledger = movements(states, rules.conventions, timezone, now or utcnow())
     return cac_report(session, warehouse, project_id, ledger, start, end,
-                      currency=rules.currency, model=model)  # fmt: skip
+                      currency=rules.currency, zone=timezone, model=model)  # fmt: skip

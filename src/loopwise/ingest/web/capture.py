@@ -28,6 +28,7 @@ from loopwise.ingest.formats.common import RequestMeta
 from loopwise.ingest.formats.segment import basic_auth_user
 from loopwise.ingest.service import Overloaded, RequestInfo
 from loopwise.ingest.wire import MAX_BODY_BYTES
+from loopwise.web.bodies import read_capped
 from loopwise.web.deps import ContextDep, client_ip
 
 RETRY_AFTER_S = 5
@@ -65,7 +66,7 @@ async def _capture(
 ) -> JSONResponse:
     ingest = context.ingest
     assert ingest is not None, "create_app starts the ingestion service"
-    raw = await _read_capped(request)
+    raw = await read_capped(request, MAX_BODY_BYTES)
     if raw is None:
         return _problem(source, 413, "body", f"is larger than {MAX_BODY_BYTES // 2**20} MB")
     meta = RequestMeta(client_ip(request), request.headers.get("user-agent", ""), datetime.now(UTC))
@@ -88,20 +89,6 @@ async def _capture(
     if prepared.rejections:
         body["rejected"] = [r.as_dict() for r in prepared.rejections]
     return JSONResponse(body)
-
-
-async def _read_capped(request: Request) -> bytes | None:
-    """The body, or None once it grows past the limit (checked while reading)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _problem(source: str, status: int, field: str, message: str) -> JSONResponse:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
@@ -38,6 +39,8 @@ REQUIRED = COLUMNS[:7]
 STATUSES = ("active", "trialing", "past_due", "unpaid", "canceled", "paused")
 INTERVALS = ("day", "week", "month", "year")
 MAX_ROWS = 200_000
+CHUNK = 10_000
+YEARS = (1970, 2100)  # dates outside are typing mistakes, not billing history
 
 
 @dataclass(frozen=True)
@@ -61,35 +64,51 @@ class Imported:
     subscriptions: int
 
 
-def import_subscriptions(session: Session, actor: Actor, project_id: int, text: str) -> Imported:
-    """Check the whole file, then replace the listed subscriptions' imported states."""
+def import_subscriptions(
+    session: Session, actor: Actor, project_id: int, text: str, zone: str = "UTC"
+) -> Imported:
+    """Check the whole file, then replace the listed subscriptions' imported states.
+    Dates and times without an offset are read in ``zone`` (the project's)."""
+    if "\x00" in text:
+        raise ImportRefused([RowError(1, "", "the file holds NUL characters: is it text?")])
     reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ImportRefused(
-            [RowError(1, name, "column missing from the header") for name in missing]
-        )
     states: list[tuple[str, datetime, dict[str, Any], int]] = []
     errors: list[RowError] = []
-    for line, row in enumerate(reader, start=2):
-        if line - 1 > MAX_ROWS:
-            errors.append(RowError(line, "", f"a file holds at most {MAX_ROWS:,} rows"))
-            break
-        parsed = _row(row, line, errors)
-        if parsed is not None:
+    customers: dict[str, str] = {}
+    try:
+        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ImportRefused([RowError(1, name, "column missing from the header")
+                                 for name in missing])  # fmt: skip
+        for count, row in enumerate(reader, start=1):
+            line = reader.line_num
+            if count > MAX_ROWS:
+                errors.append(RowError(line, "", f"a file holds at most {MAX_ROWS:,} rows"))
+                break
+            parsed = _row(row, line, errors, ZoneInfo(zone))
+            if parsed is None:
+                continue
+            owner = customers.setdefault(parsed[0], parsed[2]["customer"])
+            if owner != parsed[2]["customer"]:
+                message = f"{parsed[0]} belongs to {owner} on an earlier line"
+                errors.append(RowError(line, "customer_id", message))
+                continue
             states.append((*parsed, line))
+    except csv.Error as exc:
+        errors.append(RowError(reader.line_num, "", f"the file is not readable CSV: {exc}"))
     if not states and not errors:
         errors.append(RowError(2, "", "the file has no rows"))
     if errors:
         raise ImportRefused(errors[:200])
     listed = sorted({s[0] for s in states})
-    session.execute(
-        delete(BillingObjectVersion)
-        .where(BillingObjectVersion.project_id == project_id)
-        .where(BillingObjectVersion.kind == "subscription")
-        .where(BillingObjectVersion.external_id.in_(listed))
-        .where(BillingObjectVersion.event_id.like("csv:%"))
-    )
+    for first in range(0, len(listed), CHUNK):  # PostgreSQL binds at most 65,535 values
+        session.execute(
+            delete(BillingObjectVersion)
+            .where(BillingObjectVersion.project_id == project_id)
+            .where(BillingObjectVersion.kind == "subscription")
+            .where(BillingObjectVersion.external_id.in_(listed[first : first + CHUNK]))
+            .where(BillingObjectVersion.event_id.like("csv:%"))
+        )
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     for subscription, since, data, line in states:
         session.add(
@@ -103,7 +122,7 @@ def import_subscriptions(session: Session, actor: Actor, project_id: int, text: 
 
 
 def _row(
-    row: dict[str, str | None], line: int, errors: list[RowError]
+    row: dict[str, str | None], line: int, errors: list[RowError], zone: ZoneInfo
 ) -> tuple[str, datetime, dict[str, Any]] | None:
     def text(name: str) -> str:
         return (row.get(name) or "").strip()
@@ -113,8 +132,8 @@ def _row(
     for name, value in (("subscription_id", subscription), ("customer_id", customer)):
         if not value or len(value) > 100:
             errors.append(RowError(line, name, "is required, at most 100 characters"))
-    since = _moment(text("effective_at"), line, "effective_at", errors, required=True)
-    ended = _moment(text("ended_at"), line, "ended_at", errors, required=False)
+    since = _moment(text("effective_at"), line, "effective_at", errors, zone, required=True)
+    ended = _moment(text("ended_at"), line, "ended_at", errors, zone, required=False)
     status = text("status")
     if status not in STATUSES:
         errors.append(RowError(line, "status", f"is one of {', '.join(STATUSES)}"))
@@ -142,7 +161,7 @@ def _row(
 
 
 def _moment(
-    value: str, line: int, name: str, errors: list[RowError], *, required: bool
+    value: str, line: int, name: str, errors: list[RowError], zone: ZoneInfo, *, required: bool
 ) -> datetime | None:
     if not value:
         if required:
@@ -151,9 +170,12 @@ def _moment(
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        errors.append(RowError(line, name, f"{value!r} is not an ISO date or time"))
+        errors.append(RowError(line, name, f"{value[:40]!r} is not an ISO date or time"))
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not YEARS[0] <= moment.year <= YEARS[1]:
+        errors.append(RowError(line, name, f"is a date between {YEARS[0]} and {YEARS[1]}"))
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
 
 
 def _decimal(value: str, line: int, errors: list[RowError]) -> Decimal | None:

@@ -30,7 +30,9 @@ from loopwise.revenue.facade import (
     set_stripe_secrets,
     stripe_configured,
 )
+from loopwise.revenue.models import SourceEvent
 from loopwise.web.area import Area, NavItem
+from loopwise.web.bodies import read_capped
 from loopwise.web.deps import (
     ContextDep,
     DbDep,
@@ -55,9 +57,9 @@ async def stripe_webhook(
     by a session or key. 200 when applied or already applied; 400 with the reason when
     the signature does not hold; 404 for an unknown project."""
     accounts.get_project(db, project_id)
-    payload = await request.body()
-    if len(payload) > MAX_BODY:
-        raise InvalidInput("body", "is larger than 1 MB")
+    payload = await read_capped(request, MAX_BODY)
+    if payload is None:
+        return JSONResponse({"error": "body", "message": "is larger than 1 MB"}, status_code=413)
     try:
         applied = receive_stripe(
             db, project_id, payload, request.headers.get("stripe-signature"),
@@ -67,9 +69,13 @@ async def stripe_webhook(
         return JSONResponse({"error": "signature", "message": exc.reason}, status_code=400)
     try:
         db.commit()
-    except IntegrityError:  # the same event, delivered twice at once: the other one won
+    except IntegrityError:  # another delivery wrote the same rows at the same moment
         db.rollback()
-        return JSONResponse({"received": applied.event_id, "outcome": "duplicate"})
+        if db.get(SourceEvent, (project_id, applied.event_id)) is not None:
+            return JSONResponse({"received": applied.event_id, "outcome": "duplicate"})
+        # A different event for the same new object won the race: Stripe retries this one.
+        body = {"error": "conflict", "message": "another event for this object was being stored"}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
     return JSONResponse({"received": applied.event_id, "outcome": applied.outcome})
 
 
@@ -85,12 +91,12 @@ def stripe_settings(
     principal: SettingsEditor,
     db: DbDep,
     context: ContextDep,
-) -> JSONResponse:
+) -> Response:
     """Set the webhook signing secrets (shown by Stripe as ``whsec_…``); stored sealed."""
     actor = principal.actor(client_ip(request))
     set_stripe_secrets(db, actor, project.id, body.signing_secrets, context.settings.secret())
     db.commit()
-    return JSONResponse(None, status_code=204)
+    return Response(status_code=204)
 
 
 class RevenueSettingsIn(BaseModel):
@@ -116,6 +122,11 @@ def revenue_settings_api(
 def mrr_api(project: ProjectDep, principal: Reader, db: DbDep, months: int = 12) -> JSONResponse:
     """MRR, customers and movements per month (minor units of the reporting currency)."""
     return JSONResponse(_report_json(mrr_report(db, project.id, project.timezone, months=months)))
+
+
+def _text(raw: bytes) -> str:
+    """An uploaded file as text: UTF-8, a byte-order mark (spreadsheets add one) dropped."""
+    return raw.decode("utf-8-sig", "replace")
 
 
 def _float(value: Any) -> float | None:
@@ -231,12 +242,12 @@ async def import_api(
 ) -> JSONResponse:
     """Subscription histories as CSV (the body; see docs/revenue.md): all rows or none,
     with every bad line and field named."""
-    raw = await request.body()
-    if len(raw) > MAX_IMPORT:
+    raw = await read_capped(request, MAX_IMPORT)
+    if raw is None:
         raise InvalidInput("body", "is larger than 20 MB")
     try:
         done = import_subscriptions(
-            db, principal.actor(client_ip(request)), project.id, raw.decode("utf-8", "replace")
+            db, principal.actor(client_ip(request)), project.id, _text(raw), project.timezone
         )
     except ImportRefused as exc:
         db.rollback()
@@ -252,13 +263,11 @@ async def import_spend_api(
 ) -> JSONResponse:
     """Marketing spend as CSV (``date,source,medium,campaign,amount,currency``): all rows
     or none; a day and channel imported again is replaced."""
-    raw = await request.body()
-    if len(raw) > MAX_IMPORT:
+    raw = await read_capped(request, MAX_IMPORT)
+    if raw is None:
         raise InvalidInput("body", "is larger than 20 MB")
     try:
-        rows = import_spend(
-            db, principal.actor(client_ip(request)), project.id, raw.decode("utf-8", "replace")
-        )
+        rows = import_spend(db, principal.actor(client_ip(request)), project.id, _text(raw))
     except ImportRefused as exc:
         db.rollback()
         errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors]
@@ -299,7 +308,7 @@ async def import_form(
         if len(raw) > MAX_IMPORT:
             raise InvalidInput("file", "is larger than 20 MB")
         import_subscriptions(
-            db, principal.actor(client_ip(request)), project.id, raw.decode("utf-8", "replace")
+            db, principal.actor(client_ip(request)), project.id, _text(raw), project.timezone
         )
     except InvalidInput as exc:
         return _page(request, project, db, {exc.field: exc.message}, 422)
