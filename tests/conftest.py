@@ -90,6 +90,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         warehouse_url=f"duckdb:///{tmp_path / 'events.duckdb'}",
         secret_key="test-secret-key-" + "x" * 32,
+        scheduler="off",
     )
 
 

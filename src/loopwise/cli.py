@@ -35,9 +35,11 @@ app = typer.Typer(help="Loopwise: operations intelligence for SaaS teams.", no_a
 users_app = typer.Typer(help="People who can sign in.", no_args_is_help=True)
 projects_app = typer.Typer(help="Projects and their write keys.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Scheduled jobs (nightly metrics, alert checks).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(projects_app, name="projects")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(jobs_app, name="jobs")
 
 CLI_ACTOR = Actor("cli")
 console = Console()
@@ -362,6 +364,90 @@ def tokens_create(
         _print_json({"token": secret})
         return
     console.print(f"Token for {email} (shown once): [bold]{secret}[/]")
+
+
+# --- jobs ----------------------------------------------------------------------------------
+
+
+def _jobs_context() -> tuple[AppContext, Any]:
+    from loopwise.core.jobs import JobContext
+
+    context = _guard(lambda: open_context(_settings()))
+    return context, JobContext(context.sessions, context.warehouse, context.settings)
+
+
+def _outcomes_out(outcomes: list[Any], as_json: bool) -> None:
+    if as_json:
+        _print_json([{"job": o.name, "status": o.status, "summary": o.summary} for o in outcomes])
+    else:
+        table = Table("job", "status", "summary")
+        for o in outcomes:
+            table.add_row(o.name, o.status, o.summary)
+        console.print(table)
+    if any(o.status == "failed" for o in outcomes):
+        raise typer.Exit(1)
+
+
+@jobs_app.command("list")
+def jobs_list(as_json: JsonOpt = False) -> None:
+    """Every scheduled job, its schedule and its last run."""
+    from loopwise.core.jobs import job_runs
+    from loopwise.web.areas import all_jobs
+
+    with _db() as session:
+        runs = job_runs(session)
+        rows: list[dict[str, Any]] = []
+        for job in all_jobs():
+            run = runs.get(job.name)
+            schedule = (f"daily after {job.at_hour:02d}:00 UTC" if job.at_hour is not None
+                        else f"every {job.every}")  # fmt: skip
+            rows.append({
+                "job": job.name, "schedule": schedule, "description": job.description,
+                "last_started_at": run.last_started_at if run else None,
+                "last_status": run.last_status if run else "",
+                "last_summary": run.last_summary if run else "",
+            })  # fmt: skip
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("job", "schedule", "last start", "status", "summary")
+    for r in rows:
+        started = r["last_started_at"]
+        table.add_row(r["job"], r["schedule"], f"{started:%Y-%m-%d %H:%M}" if started else "never",
+                      r["last_status"], r["last_summary"])  # fmt: skip
+    console.print(table)
+
+
+@jobs_app.command("run-due")
+def jobs_run_due(as_json: JsonOpt = False) -> None:
+    """Run the jobs that are due (for cron with LOOPWISE_SCHEDULER=off); safe to overlap."""
+    from loopwise.core.jobs import run_due
+    from loopwise.web.areas import all_jobs
+
+    context, jobs_context = _jobs_context()
+    try:
+        outcomes = run_due(jobs_context, all_jobs())
+    finally:
+        context.close()
+    _outcomes_out(outcomes, as_json)
+
+
+@jobs_app.command("run")
+def jobs_run(name: str, as_json: JsonOpt = False) -> None:
+    """Run one job now, due or not (never beside another run of it)."""
+    from loopwise.core.jobs import run_now
+    from loopwise.web.areas import all_jobs
+
+    job = next((j for j in all_jobs() if j.name == name), None)
+    if job is None:
+        _fail(f"no job named {name!r}; `loopwise jobs list` shows them")
+    assert job is not None
+    context, jobs_context = _jobs_context()
+    try:
+        outcome = run_now(jobs_context, job)
+    finally:
+        context.close()
+    _outcomes_out([outcome], as_json)
 
 
 def main() -> None:

@@ -124,3 +124,20 @@ def test_tokens_are_refused_to_roles_that_cannot_hold_them(cli_env: dict[str, st
     result = run(["tokens", "create", "help@example.com", "--json"], cli_env)
     assert result.returncode == 1
     assert "cannot hold API tokens" in result.stderr
+
+
+def test_jobs_are_listed_and_run_due_twice_runs_once(cli_env: dict[str, str]) -> None:
+    listed = json.loads(run(["jobs", "list", "--json"], cli_env).stdout)
+    assert {"job": "revenue.metrics", "schedule": "daily after 02:00 UTC"}.items() <= listed[
+        0
+    ].items()
+    first = run(["jobs", "run-due", "--json"], cli_env)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) == [
+        {"job": "revenue.metrics", "status": "ok", "summary": "no project has revenue data"}
+    ]
+    second = json.loads(run(["jobs", "run-due", "--json"], cli_env).stdout)
+    assert second[0]["status"] == "skipped"
+    unknown = run(["jobs", "run", "nope"], cli_env)
+    assert unknown.returncode == 1
+    assert "no job named 'nope'" in unknown.stderr

@@ -79,3 +79,23 @@ def test_the_import_form_shows_the_files_problems_in_place(
     )  # fmt: skip
     assert done.status_code == 303
     assert "10.00" in client.get(f"/projects/{project.id}/revenue").text
+
+
+def test_the_acquisition_card_computes_on_request_and_checks_its_settings(
+    client: TestClient, context: AppContext, acquisition: int
+) -> None:
+    csrf = sign_in(client, create_user(context, Role.ADMIN).email)
+    page = client.get(f"/projects/{acquisition}/revenue")
+    assert "No acquisition figures yet" in page.text
+    done = client.post(f"/projects/{acquisition}/revenue/metrics", data={"csrf_token": csrf},
+                       follow_redirects=False)  # fmt: skip
+    assert done.status_code == 303
+    page = client.get(f"/projects/{acquisition}/revenue")
+    assert 'id="channels"' in page.text
+    assert "Blended CAC" in page.text
+    wrong = client.post(f"/projects/{acquisition}/revenue/settings",
+                        data={"csrf_token": csrf, "gross_margin": "120"})  # fmt: skip
+    assert wrong.status_code == 422
+    assert "percentage from 1 to 100" in wrong.text
+    forged = client.post(f"/projects/{acquisition}/revenue/metrics", data={})
+    assert forged.status_code == 403

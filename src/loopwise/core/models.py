@@ -111,3 +111,18 @@ class AuditEvent(Base):
     project_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     ip: Mapped[str] = mapped_column(String(64), default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class JobRun(Base):
+    """A scheduled job's last run, and the lock a node holds while running it."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_status: Mapped[str] = mapped_column(String(20), default="")
+    last_summary: Mapped[str] = mapped_column(String(1000), default="")
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)

@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     ingest_backlog_mb: int = Field(
         default=1024, ge=16, description="Most un-flushed log data before 503 answers."
     )
+    scheduler: Literal["embedded", "off"] = Field(
+        default="embedded",
+        description="embedded: the server runs due jobs each minute; off: cron runs them.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Least severe log level written."
     )

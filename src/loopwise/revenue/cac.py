@@ -128,7 +128,15 @@ class CacReport:
         return Decimal(sum(c.spend for c in self.channels)) / customers if customers else None
 
 
-def cac_report(
+@dataclass(frozen=True)
+class NewCustomer:
+    customer_id: str
+    day: date  # local day of the first ``new`` movement
+    new_mrr: Decimal
+    source: str  # the attributed channel, or DIRECT
+
+
+def new_customers(
     session: Session,
     warehouse: Warehouse,
     project_id: int,
@@ -136,12 +144,11 @@ def cac_report(
     start: date,
     end: date,
     *,
-    currency: str,
     zone: str = "UTC",
     model: Model = "first_touch",
     lookback_days: int = 90,
-) -> CacReport:
-    """Spend, new customers and their new MRR per source for days in [start, end)."""
+) -> list[NewCustomer]:
+    """Customers new on days in [start, end), each with the channel that brought them."""
     firsts: dict[str, tuple[date, Decimal]] = {}
     for change in ledger.changes:
         if change.kind == "new" and change.customer_id not in firsts:
@@ -161,14 +168,20 @@ def cac_report(
     since = start - timedelta(days=lookback_days + 1)
     linked = [p for p in persons.values() if p]
     touches = _touches(warehouse, project_id, linked, since, end + timedelta(days=1))
-    customers: dict[str, int] = defaultdict(int)
-    mrr: dict[str, Decimal] = defaultdict(Decimal)
-    for customer, (day, amount) in new.items():
-        found = touches.get(persons.get(customer, ""), [])
-        source = _channel(found, day, lookback_days, model, ZoneInfo(zone))
-        customers[source] += 1
-        mrr[source] += amount
-    spend: dict[str, int] = defaultdict(int)
+    tz = ZoneInfo(zone)
+    found = []
+    for customer, (day, amount) in sorted(new.items(), key=lambda kv: (kv[1][0], kv[0])):
+        mine = touches.get(persons.get(customer, ""), [])
+        found.append(NewCustomer(customer, day, amount, _channel(mine, day, lookback_days,
+                                                                 model, tz)))  # fmt: skip
+    return found
+
+
+def spend_by_day(
+    session: Session, project_id: int, currency: str, start: date, end: date
+) -> dict[tuple[date, str], int]:
+    """Spend in ``currency`` per (day, source) for days in [start, end), minor units."""
+    spend: dict[tuple[date, str], int] = defaultdict(int)
     for row in session.scalars(
         select(MarketingSpend)
         .where(MarketingSpend.project_id == project_id)
@@ -176,7 +189,33 @@ def cac_report(
         .where(MarketingSpend.day >= start)
         .where(MarketingSpend.day < end)
     ):
-        spend[row.source] += row.amount
+        spend[(row.day, row.source)] += row.amount
+    return spend
+
+
+def cac_report(
+    session: Session,
+    warehouse: Warehouse,
+    project_id: int,
+    ledger: Ledger,
+    start: date,
+    end: date,
+    *,
+    currency: str,
+    zone: str = "UTC",
+    model: Model = "first_touch",
+    lookback_days: int = 90,
+) -> CacReport:
+    """Spend, new customers and their new MRR per source for days in [start, end)."""
+    customers: dict[str, int] = defaultdict(int)
+    mrr: dict[str, Decimal] = defaultdict(Decimal)
+    for found in new_customers(session, warehouse, project_id, ledger, start, end,
+                               zone=zone, model=model, lookback_days=lookback_days):  # fmt: skip
+        customers[found.source] += 1
+        mrr[found.source] += found.new_mrr
+    spend: dict[str, int] = defaultdict(int)
+    for (_, source), amount in spend_by_day(session, project_id, currency, start, end).items():
+        spend[source] += amount
     names = sorted(set(spend) | set(customers), key=lambda s: (s == DIRECT, s))
     channels = [Channel(n, spend.get(n, 0), customers.get(n, 0), mrr.get(n, Decimal(0)))
                 for n in names]  # fmt: skip

@@ -10,14 +10,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loopwise.core import audit
+from loopwise.core import accounts, audit
 from loopwise.core.audit import Actor
-from loopwise.core.db import utcnow
+from loopwise.core.db import transaction, utcnow
 from loopwise.core.errors import InvalidInput
+from loopwise.core.jobs import JobContext
 from loopwise.core.sealed import Unsealable, seal, unseal
+from loopwise.revenue import metrics
 from loopwise.revenue.cac import CacReport, Model, cac_report, import_spend
-from loopwise.revenue.models import BillingObject, BillingSource, RevenueSettings
-from loopwise.revenue.mrr import Change, Conventions, Period, movements, periods
+from loopwise.revenue.metrics import Summary
+from loopwise.revenue.models import BillingObject, BillingSource, MarketingSpend, RevenueSettings
+from loopwise.revenue.mrr import Change, Conventions, Ledger, Period, movements, periods
 from loopwise.revenue.sources.csv_import import (
     Imported,
     ImportRefused,
@@ -30,10 +33,9 @@ from loopwise.warehouse import Warehouse
 
 __all__ = [
     "ImportRefused", "Imported", "RowError", "SignatureError", "cac", "customers_of_person",
-    "import_spend",
-    "import_subscriptions",
-    "mrr_report", "receive_stripe", "revenue_rules", "set_revenue_rules", "set_stripe_secrets",
-    "stripe_configured",
+    "import_spend", "import_subscriptions", "metrics_summary", "mrr_report", "nightly_metrics",
+    "receive_stripe", "recompute_metrics", "revenue_rules", "set_revenue_rules",
+    "set_stripe_secrets", "stripe_configured",
 ]  # fmt: skip
 
 MAX_SECRETS = 3
@@ -100,6 +102,9 @@ def receive_stripe(
 class RevenueRules:
     conventions: Conventions
     currency: str
+    gross_margin: int = 100  # percent
+    attribution: Model = "first_touch"
+    lookback_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -118,7 +123,8 @@ def revenue_rules(session: Session, project_id: int) -> RevenueRules:
         churn_at="request" if row.churn_at == "request" else "end",
         past_due_days=row.past_due_days,
     )
-    return RevenueRules(conventions, row.currency)
+    model: Model = "last_touch" if row.attribution == "last_touch" else "first_touch"
+    return RevenueRules(conventions, row.currency, row.gross_margin, model, row.lookback_days)
 
 
 def set_revenue_rules(
@@ -130,6 +136,9 @@ def set_revenue_rules(
     churn_at: str,
     past_due_days: int | None,
     currency: str,
+    gross_margin: int = 100,
+    attribution: str = "first_touch",
+    lookback_days: int = 90,
 ) -> RevenueRules:
     """The project's revenue conventions (docs/metrics/revenue.md); audited."""
     if discounts not in ("all", "forever"):
@@ -140,15 +149,23 @@ def set_revenue_rules(
         raise InvalidInput("past_due_days", "is 1 to 365 days, or empty to keep MRR")
     if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
         raise InvalidInput("currency", "is a three-letter ISO code such as usd")
+    if not 1 <= gross_margin <= 100:
+        raise InvalidInput("gross_margin", "is a percentage from 1 to 100")
+    if attribution not in ("first_touch", "last_touch"):
+        raise InvalidInput("attribution", "is first_touch or last_touch")
+    if not 1 <= lookback_days <= 365:
+        raise InvalidInput("lookback_days", "is 1 to 365 days")
     row = session.get(RevenueSettings, project_id)
     if row is None:
         row = RevenueSettings(project_id=project_id)
         session.add(row)
     row.discounts, row.churn_at = discounts, churn_at
     row.past_due_days, row.currency = past_due_days, currency.lower()
+    row.gross_margin, row.attribution, row.lookback_days = gross_margin, attribution, lookback_days
     audit.record(session, actor, "revenue.settings_changed", project_id=project_id,
                  discounts=discounts, churn_at=churn_at, past_due_days=past_due_days,
-                 currency=currency.lower())  # fmt: skip
+                 currency=currency.lower(), gross_margin=gross_margin,
+                 attribution=attribution, lookback_days=lookback_days)  # fmt: skip
     return revenue_rules(session, project_id)
 
 
@@ -167,8 +184,7 @@ def mrr_report(
     for back in range(months - 1, -1, -1):
         index = first.year * 12 + first.month - 1 - back
         starts.append(date(index // 12, index % 12 + 1, 1))
-    states = subscription_states(session, project_id, rules.currency)
-    ledger = movements(states, rules.conventions, timezone, moment)
+    ledger = _ledger(session, project_id, rules, timezone, moment)
     found = periods(ledger, starts, today + timedelta(days=1))
     recent = sorted(ledger.changes, key=lambda c: (c.day, c.customer_id), reverse=True)[:50]
     return MrrReport(rules.currency, found, recent)
@@ -203,7 +219,76 @@ def cac(
     if not (start.year >= 1970 and end.year <= 2100):
         raise InvalidInput("start", "is a date between 1970 and 2100")
     rules = revenue_rules(session, project_id)
-    states = subscription_states(session, project_id, rules.currency)
-    ledger = movements(states, rules.conventions, timezone, now or utcnow())
+    ledger = _ledger(session, project_id, rules, timezone, now or utcnow())
     return cac_report(session, warehouse, project_id, ledger, start, end,
-                      currency=rules.currency, zone=timezone, model=model)  # fmt: skip
+                      currency=rules.currency, zone=timezone, model=model,
+                      lookback_days=rules.lookback_days)  # fmt: skip
+
+
+def _ledger(session: Session, project_id: int, rules: RevenueRules, timezone: str,
+            now: datetime) -> Ledger:  # fmt: skip
+    states = subscription_states(session, project_id, rules.currency)
+    return movements(states, rules.conventions, timezone, now)
+
+
+def recompute_metrics(
+    session: Session,
+    warehouse: Warehouse,
+    project_id: int,
+    timezone: str,
+    start: date,
+    end: date,
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Rewrite the daily metrics of [start, end) (idempotent); returns the rows written."""
+    if not start < end or (end - start).days > 3 * 366 + 1:
+        raise InvalidInput("end", "comes after start, at most three years later")
+    if not (start.year >= 1970 and end.year <= 2100):
+        raise InvalidInput("start", "is a date between 1970 and 2100")
+    rules = revenue_rules(session, project_id)
+    moment = now or utcnow()
+    ledger = _ledger(session, project_id, rules, timezone, moment)
+    return metrics.recompute(
+        session, warehouse, project_id, ledger, start, end, currency=rules.currency,
+        zone=timezone, margin=rules.gross_margin, model=rules.attribution,
+        lookback_days=rules.lookback_days, now=moment,
+    )  # fmt: skip
+
+
+def metrics_summary(session: Session, project_id: int, start: date, end: date) -> Summary:
+    """CAC, payback and LTV:CAC per channel over [start, end) from the nightly metrics."""
+    if not start < end:
+        raise InvalidInput("end", "comes after start")
+    rules = revenue_rules(session, project_id)
+    return metrics.summary(session, project_id, start, end, margin=rules.gross_margin)
+
+
+# The nightly run recomputes the last few days, so late webhooks and spend imported a day
+# late are counted; an older range is recomputed on request (POST …/revenue/metrics).
+NIGHTLY_DAYS = 3
+
+
+def revenue_projects(session: Session) -> list[int]:
+    """Projects with any revenue data: billing objects, marketing spend or settings."""
+    found: set[int] = set()
+    for table in (BillingObject, MarketingSpend, RevenueSettings):
+        found.update(session.scalars(select(table.project_id).distinct()))
+    return sorted(found)
+
+
+def nightly_metrics(context: JobContext, now: datetime) -> str:
+    """The ``revenue.metrics`` job: each revenue project's last days, recomputed, then its
+    CAC checked for anomalies. Each project in its own transaction."""
+    with context.sessions() as session:
+        wanted = set(revenue_projects(session))
+        projects = [p for p in accounts.list_projects(session) if p.id in wanted]
+    done = []
+    for project in projects:
+        today = now.astimezone(ZoneInfo(project.timezone)).date()
+        with transaction(context.sessions) as session:
+            rows = recompute_metrics(session, context.warehouse, project.id, project.timezone,
+                                     today - timedelta(days=NIGHTLY_DAYS - 1),
+                                     today + timedelta(days=1), now=now)  # fmt: skip
+        done.append(f"project {project.id}: {rows} rows")
+    return "; ".join(done) or "no project has revenue data"

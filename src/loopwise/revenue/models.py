@@ -9,6 +9,7 @@ last wrote it, so an older event delivered late never overwrites a newer state.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -18,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     UniqueConstraint,
 )
@@ -137,6 +139,10 @@ class RevenueSettings(Base):
     churn_at: Mapped[str] = mapped_column(String(20), default="end")
     past_due_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     currency: Mapped[str] = mapped_column(String(10), default="usd")
+    # Gross margin in percent (LTV and CAC payback use it); 100 counts revenue as profit.
+    gross_margin: Mapped[int] = mapped_column(Integer, default=100)
+    attribution: Mapped[str] = mapped_column(String(20), default="first_touch")
+    lookback_days: Mapped[int] = mapped_column(Integer, default=90)
 
 
 class MarketingSpend(Base):
@@ -153,3 +159,27 @@ class MarketingSpend(Base):
     campaign: Mapped[str] = mapped_column(String(200), primary_key=True)
     currency: Mapped[str] = mapped_column(String(10), primary_key=True)
     amount: Mapped[int] = mapped_column(BigInteger)  # minor units
+
+
+class MetricsDaily(Base):
+    """The nightly job's output: per day, per acquisition channel, what was spent and who
+    was won; the row with ``channel = ""`` holds the day's totals (MRR, customers, LTV).
+    Rewritten whole for a range by each run, so running it twice changes nothing."""
+
+    __tablename__ = "revenue_metrics_daily"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(200), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(10))
+    spend: Mapped[int] = mapped_column(BigInteger, default=0)  # minor units
+    new_customers: Mapped[int] = mapped_column(Integer, default=0)
+    new_mrr: Mapped[Decimal] = mapped_column(Numeric(20, 2), default=0)  # minor units
+    # The day's totals (channel ""), as at the day's end:
+    mrr: Mapped[Decimal | None] = mapped_column(Numeric(20, 2), nullable=True)
+    customers: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    churned_customers: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ltv: Mapped[Decimal | None] = mapped_column(Numeric(20, 2), nullable=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -22,9 +22,10 @@ from sqlalchemy import text
 
 from loopwise import __version__
 from loopwise.core.errors import Forbidden, InvalidInput, NotFound
+from loopwise.core.jobs import JobContext, Scheduler
 from loopwise.core.settings import Settings
 from loopwise.ingest.service import IngestService
-from loopwise.web.areas import all_areas
+from loopwise.web.areas import all_areas, all_jobs
 from loopwise.web.context import AppContext, open_context
 from loopwise.web.deps import SESSION_COOKIE, CsrfFailed, Unauthenticated, set_session_cookie
 from loopwise.web.render import build_templates, render
@@ -41,7 +42,15 @@ def create_app(settings: Settings, context: AppContext | None = None) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
+        if ctx.settings.scheduler == "embedded":
+            jobs_context = JobContext(ctx.sessions, ctx.warehouse, ctx.settings)
+            scheduler = Scheduler(jobs_context, all_jobs(), ctx.stopping)
+            scheduler.start()
         yield
+        ctx.stopping.set()
+        if scheduler is not None:
+            scheduler.join(timeout=30)  # a running job finishes before the stores close
         log.info("shutting down: closing stores")
         ctx.close()
 

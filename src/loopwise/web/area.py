@@ -7,6 +7,8 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
+from loopwise.core.jobs import Job
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -22,3 +24,5 @@ class Area:
     router: APIRouter
     templates: Path | None = None
     nav: tuple[NavItem, ...] = field(default_factory=tuple)
+    # Scheduled work the area owns (see loopwise.core.jobs).
+    jobs: tuple[Job, ...] = field(default_factory=tuple)

@@ -5,6 +5,7 @@ Adding an area is one line here, never an if-chain in the app factory.
 
 from __future__ import annotations
 
+from loopwise.core.jobs import Job
 from loopwise.web.area import Area
 
 
@@ -22,3 +23,8 @@ def all_areas() -> list[Area]:
         signin_area, pages_area, overview_area, ingest_area, product_area, revenue_area,
         api_area,
     ]  # fmt: skip
+
+
+def all_jobs() -> list[Job]:
+    """Every area's scheduled jobs, for the embedded scheduler and ``loopwise jobs``."""
+    return [job for area in all_areas() for job in area.jobs]

@@ -4,9 +4,10 @@ conventions, and MRR with its movements."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path as FilePath
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -15,7 +16,9 @@ from sqlalchemy.exc import IntegrityError
 
 from loopwise.core import accounts
 from loopwise.core.accounts import ProjectInfo
+from loopwise.core.db import utcnow
 from loopwise.core.errors import InvalidInput
+from loopwise.core.jobs import Job
 from loopwise.revenue.facade import (
     ImportRefused,
     MrrReport,
@@ -23,8 +26,11 @@ from loopwise.revenue.facade import (
     cac,
     import_spend,
     import_subscriptions,
+    metrics_summary,
     mrr_report,
+    nightly_metrics,
     receive_stripe,
+    recompute_metrics,
     revenue_rules,
     set_revenue_rules,
     set_stripe_secrets,
@@ -104,6 +110,9 @@ class RevenueSettingsIn(BaseModel):
     churn_at: str = "end"
     past_due_days: Annotated[int | None, Field(ge=1, le=365)] = None
     currency: Annotated[str, Field(min_length=3, max_length=3)] = "usd"
+    gross_margin: Annotated[int, Field(ge=1, le=100)] = 100
+    attribution: str = "first_touch"
+    lookback_days: Annotated[int, Field(ge=1, le=365)] = 90
 
 
 @router.put("/api/projects/{project_id}/revenue/settings")
@@ -111,7 +120,8 @@ def revenue_settings_api(
     request: Request, body: RevenueSettingsIn, project: ProjectDep, principal: SettingsEditor,
     db: DbDep,
 ) -> JSONResponse:  # fmt: skip
-    """The revenue conventions: discounts, churn recognition, past due, currency."""
+    """The revenue conventions: discounts, churn recognition, past due, currency, gross
+    margin (for LTV and CAC payback), attribution model and lookback window."""
     rules = set_revenue_rules(db, principal.actor(client_ip(request)), project.id,
                               **body.model_dump())  # fmt: skip
     db.commit()
@@ -181,8 +191,12 @@ def _page(
               for kind, colour in colours.items()],
         ],
     }  # fmt: skip
+    today = utcnow().astimezone(ZoneInfo(project.timezone)).date()
+    acquisition = metrics_summary(db, project.id, today - timedelta(days=PAGE_DAYS - 1),
+                                  today + timedelta(days=1))  # fmt: skip
     values = {
         "project": project, "report": report, "chart": json.dumps(chart), "errors": errors,
+        "acquisition": acquisition,
         "rules": revenue_rules(db, project.id), "stripe": stripe_configured(db, project.id),
         "webhook": f"{request.base_url}api/projects/{project.id}/sources/stripe/webhook",
     }  # fmt: skip
@@ -199,19 +213,34 @@ def revenue_settings_form(
     churn_at: Annotated[str, Form(max_length=20)] = "end",
     past_due_days: Annotated[str, Form(max_length=5)] = "",
     currency: Annotated[str, Form(max_length=10)] = "usd",
+    gross_margin: Annotated[str, Form(max_length=5)] = "100",
+    attribution: Annotated[str, Form(max_length=20)] = "first_touch",
+    lookback_days: Annotated[str, Form(max_length=5)] = "90",
 ) -> Response:
     try:
-        days = int(past_due_days) if past_due_days.isascii() and past_due_days.isdigit() else None
-        if past_due_days and days is None:
-            raise InvalidInput("past_due_days", "is a whole number of days, or empty")
+        days = _whole(past_due_days, "past_due_days", "is a whole number of days, or empty")
+        margin = _whole(gross_margin, "gross_margin", "is a whole percentage from 1 to 100")
+        lookback = _whole(lookback_days, "lookback_days", "is a whole number of days")
         set_revenue_rules(db, principal.actor(client_ip(request)), project.id,
                           discounts=discounts, churn_at=churn_at, past_due_days=days,
-                          currency=currency)  # fmt: skip
+                          currency=currency, gross_margin=margin if margin is not None else 100,
+                          attribution=attribution,
+                          lookback_days=lookback if lookback is not None else 90)  # fmt: skip
     except InvalidInput as exc:
         db.rollback()
         return _page(request, project, db, {exc.field: exc.message}, 422)
     db.commit()
     return see_other(f"/projects/{project.id}/revenue")
+
+
+def _whole(text: str, field: str, problem: str) -> int | None:
+    """A form's whole number, or None when left empty."""
+    text = text.strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()):
+        raise InvalidInput(field, problem)
+    return int(text)
 
 
 @router.post("/projects/{project_id}/revenue/stripe", include_in_schema=False)
@@ -234,6 +263,7 @@ def stripe_secret_form(
 
 
 MAX_IMPORT = 20_000_000
+PAGE_DAYS = 30  # the page's acquisition table covers the last 30 days
 
 
 @router.post("/api/projects/{project_id}/revenue/import/subscriptions")
@@ -293,6 +323,62 @@ def cac_api(
     })  # fmt: skip
 
 
+class RecomputeIn(BaseModel):
+    start: date
+    end: date
+
+
+def _money(value: Any) -> float | None:
+    return None if value is None else round(float(value), 2)
+
+
+@router.post("/api/projects/{project_id}/revenue/metrics/recompute")
+def recompute_api(
+    body: RecomputeIn, project: ProjectDep, principal: SettingsEditor, db: DbDep,
+    warehouse: WarehouseDep,
+) -> JSONResponse:  # fmt: skip
+    """Rewrite the daily revenue metrics for days in [start, end), as the nightly job does
+    for the last days (after importing old spend or history); idempotent."""
+    rows = recompute_metrics(db, warehouse, project.id, project.timezone, body.start, body.end)
+    db.commit()
+    return JSONResponse({"rows": rows})
+
+
+@router.get("/api/projects/{project_id}/revenue/metrics")
+def metrics_api(
+    project: ProjectDep, principal: Reader, db: DbDep, start: date, end: date
+) -> JSONResponse:
+    """Spend, new customers, CAC, CAC payback and LTV:CAC per channel and blended over
+    [start, end), from the nightly metrics (amounts in minor units)."""
+    found = metrics_summary(db, project.id, start, end)
+    return JSONResponse({
+        "start": found.start.isoformat(), "end": found.end.isoformat(),
+        "currency": found.currency, "days_computed": found.days,
+        "computed_at": found.computed_at.isoformat() if found.computed_at else None,
+        "mrr": _money(found.mrr), "customers": found.customers, "ltv": _money(found.ltv),
+        "channels": [_figures_json(c) for c in [found.blended, *found.channels]],
+    })  # fmt: skip
+
+
+def _figures_json(c: Any) -> dict[str, Any]:
+    return {
+        "channel": c.channel, "spend": c.spend, "new_customers": c.new_customers,
+        "new_mrr": _money(c.new_mrr), "cac": _money(c.cac),
+        "payback_months": _float(c.payback_months), "ltv_to_cac": _float(c.ltv_to_cac),
+    }  # fmt: skip
+
+
+@router.post("/projects/{project_id}/revenue/metrics", include_in_schema=False)
+def recompute_form(
+    project: ProjectDep, principal: SettingsEditor, db: DbDep, warehouse: WarehouseDep
+) -> Response:
+    today = utcnow().astimezone(ZoneInfo(project.timezone)).date()
+    recompute_metrics(db, warehouse, project.id, project.timezone,
+                      today - timedelta(days=PAGE_DAYS), today + timedelta(days=1))  # fmt: skip
+    db.commit()
+    return see_other(f"/projects/{project.id}/revenue#acquisition")
+
+
 @router.post("/projects/{project_id}/revenue/import", include_in_schema=False)
 async def import_form(
     request: Request,
@@ -325,4 +411,8 @@ area = Area(
     router=router,
     templates=FilePath(__file__).parent / "templates",
     nav=(NavItem("Revenue", "/revenue"),),
-)
+    jobs=(
+        Job("revenue.metrics", "Recompute the last days' revenue metrics, spend and CAC",
+            nightly_metrics, every=timedelta(days=1), at_hour=2),
+    ),
+)  # fmt: skip
