@@ -399,10 +399,8 @@ def jobs_list(as_json: JsonOpt = False) -> None:
         rows: list[dict[str, Any]] = []
         for job in all_jobs():
             run = runs.get(job.name)
-            schedule = (f"daily after {job.at_hour:02d}:00 UTC" if job.at_hour is not None
-                        else f"every {job.every}")  # fmt: skip
             rows.append({
-                "job": job.name, "schedule": schedule, "description": job.description,
+                "job": job.name, "schedule": job.schedule, "description": job.description,
                 "last_started_at": run.last_started_at if run else None,
                 "last_status": run.last_status if run else "",
                 "last_summary": run.last_summary if run else "",

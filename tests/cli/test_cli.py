@@ -127,17 +127,20 @@ def test_tokens_are_refused_to_roles_that_cannot_hold_them(cli_env: dict[str, st
 
 
 def test_jobs_are_listed_and_run_due_twice_runs_once(cli_env: dict[str, str]) -> None:
-    listed = json.loads(run(["jobs", "list", "--json"], cli_env).stdout)
-    assert {"job": "revenue.metrics", "schedule": "daily after 02:00 UTC"}.items() <= listed[
-        0
-    ].items()
+    listed = {j["job"]: j for j in json.loads(run(["jobs", "list", "--json"], cli_env).stdout)}
+    assert listed["revenue.metrics"]["schedule"] == "daily after 02:00 UTC"
+    assert listed["alerts.deliver"]["schedule"] == "every minute"
     first = run(["jobs", "run-due", "--json"], cli_env)
     assert first.returncode == 0, first.stderr
-    assert json.loads(first.stdout) == [
-        {"job": "revenue.metrics", "status": "ok", "summary": "no project has revenue data"}
-    ]
-    second = json.loads(run(["jobs", "run-due", "--json"], cli_env).stdout)
-    assert second[0]["status"] == "skipped"
+    assert {o["job"]: (o["status"], o["summary"]) for o in json.loads(first.stdout)} == {
+        "alerts.deliver": ("ok", "0 sent, 0 to retry, 0 failed"),
+        "revenue.metrics": ("ok", "no project has revenue data"),
+    }
+    second = {
+        o["job"]: o["status"]
+        for o in json.loads(run(["jobs", "run-due", "--json"], cli_env).stdout)
+    }
+    assert second["revenue.metrics"] == "skipped"
     unknown = run(["jobs", "run", "nope"], cli_env)
     assert unknown.returncode == 1
     assert "no job named 'nope'" in unknown.stderr

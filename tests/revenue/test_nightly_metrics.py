@@ -10,16 +10,24 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from loopwise.core.alerts import recent
 from loopwise.core.db import transaction
 from loopwise.core.jobs import JobContext, run_due, run_now
 from loopwise.core.roles import Role
-from loopwise.revenue.facade import metrics_summary, recompute_metrics, set_revenue_rules
-from loopwise.revenue.metrics import daily_totals, lifetime_value, trailing_churn
+from loopwise.revenue.facade import (
+    check_cac,
+    import_spend,
+    import_subscriptions,
+    metrics_summary,
+    recompute_metrics,
+    set_revenue_rules,
+)
+from loopwise.revenue.metrics import daily_totals, lifetime_value, robust_z, trailing_churn
 from loopwise.revenue.models import MetricsDaily
 from loopwise.revenue.mrr import Conventions, Item, State, movements
 from loopwise.web.areas import all_jobs
 from loopwise.web.context import AppContext
-from tests.factories import TEST_ACTOR, bearer, create_token, create_user
+from tests.factories import TEST_ACTOR, bearer, create_project, create_token, create_user
 from tests.revenue.conftest import MARCH, NOW
 
 
@@ -147,3 +155,46 @@ def test_the_metrics_api_and_page(
     refused = client.post(f"{url}/recompute", json={"start": "2026-03-01", "end": "2026-04-01"},
                           headers=reader)  # fmt: skip
     assert refused.status_code == 403
+
+
+def test_robust_z_by_hand() -> None:
+    history = [Decimal(v) for v in (10, 11, 9, 10, 12, 8, 10)]
+    # median 10; absolute deviations 0,1,1,0,2,2,0 -> MAD 1; z = 0.6745 x (30 - 10) / 1.
+    assert robust_z(history, Decimal(30)) == (Decimal(10), Decimal(1), Decimal("13.4900"))
+    assert robust_z([Decimal(5)] * 10, Decimal(9)) is None  # no variation: nothing to judge
+
+
+def test_a_cac_spike_raises_an_alert_once(context: AppContext) -> None:
+    project = create_project(context).id
+    first = date(2026, 1, 1)
+    days = [first + timedelta(days=n) for n in range(70)]
+    subscriptions = "subscription_id,customer_id,effective_at,status,amount,currency,interval\n"
+    subscriptions += "".join(
+        f"sub_{n},cus_{n},{d},active,50,usd,month\n" for n, d in enumerate(days)
+    )
+    # $100, $110, $120 a day in turn for nine weeks, then $400 a day for the last week;
+    # one new customer a day throughout.
+    spend = "date,source,medium,campaign,amount,currency\n" + "".join(
+        f"{d},google,cpc,,{400 if n >= 63 else 100 + 10 * (n % 3)},usd\n"
+        for n, d in enumerate(days)
+    )
+    with transaction(context.sessions) as session:
+        import_subscriptions(session, TEST_ACTOR, project, subscriptions)
+        import_spend(session, TEST_ACTOR, project, spend)
+    night = datetime(2026, 3, 12, 2, 30, tzinfo=UTC)  # checks 11 March, the spike's 7th day
+    with transaction(context.sessions) as session:
+        recompute_metrics(session, context.warehouse, project, "UTC", first, days[-1], now=night)
+        assert check_cac(session, project, days[62], night) is False  # the usual level
+    job = next(j for j in all_jobs() if j.name == "revenue.metrics")
+    jobs = JobContext(context.sessions, context.warehouse, context.settings)
+    assert "CAC alert" in run_now(jobs, job, night).summary
+    with context.sessions() as session:
+        (alert,) = recent(session, project)
+    # 7 x $400 over 7 customers = $400 against a median of $110 (7-day sums of the
+    # $100/$110/$120 cycle are $760, $770 or $780 for 7 customers).
+    assert alert.title == "Blended CAC is up 264% on its usual level"
+    assert (alert.evidence["cac"], alert.evidence["median"]) == (40000.0, 11000.0)
+    assert "USD 400.00" in alert.why
+    assert "USD 110.00" in alert.why
+    # The three-day cool-down keeps the next night quiet.
+    assert "CAC alert" not in run_now(jobs, job, night + timedelta(days=1)).summary

@@ -47,6 +47,9 @@ ACTIONS = (
     "billing_source.changed",
     "revenue.settings_changed",
     "revenue.imported",
+    "alert_channel.created",
+    "alert_channel.deleted",
+    "alert_rule.changed",
     "data.exported",
     "data.deleted",
 )

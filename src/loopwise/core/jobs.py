@@ -60,6 +60,18 @@ class Job:
     # Longest a run may hold the lock; a node that dies mid-run frees it after this.
     lease: timedelta = timedelta(hours=1)
 
+    @property
+    def schedule(self) -> str:
+        """The schedule in words: "daily after 02:00 UTC", "every 5 minutes"."""
+        if self.at_hour is not None:
+            return f"daily after {self.at_hour:02d}:00 UTC"
+        minutes = int(self.every.total_seconds() // 60)
+        for size, unit in ((1440, "day"), (60, "hour"), (1, "minute")):
+            if minutes % size == 0:
+                count = minutes // size
+                return f"every {unit}" if count == 1 else f"every {count} {unit}s"
+        return f"every {self.every}"
+
     def due(self, last_started: datetime | None, now: datetime) -> bool:
         if last_started is None:
             return True

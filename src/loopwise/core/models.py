@@ -126,3 +126,72 @@ class JobRun(Base):
     last_summary: Mapped[str] = mapped_column(String(1000), default="")
     runs: Mapped[int] = mapped_column(Integer, default=0)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NotificationChannel(Base):
+    """Where a project's alerts go: e-mail recipients, a signed webhook, or Slack."""
+
+    __tablename__ = "notification_channels"
+    __table_args__ = (Index("ix_notification_channels_project_id", "project_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # email, webhook, slack
+    # e-mail: recipients; webhook: the URL (its signing secret is sealed below).
+    target: Mapped[str] = mapped_column(String(2000))
+    # webhook: the Standard Webhooks signing secret; slack: the URL (a credential). Sealed.
+    sealed_secret: Mapped[str] = mapped_column(String(2000), default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AlertRule(Base):
+    """A project's settings for one kind of alert: severity, cool-down, channels."""
+
+    __tablename__ = "alert_rules"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    severity: Mapped[str] = mapped_column(String(20))
+    cooldown_minutes: Mapped[int] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Channel ids; empty: every enabled channel of the project.
+    channel_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    last_fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AlertEvent(Base):
+    """An alert that fired: what, how severe, and why (in words and as evidence)."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (Index("ix_alert_events_project_fired", "project_id", "fired_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))
+    severity: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(300))
+    why: Mapped[str] = mapped_column(String(2000))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AlertDelivery(Base):
+    """One alert to one channel: pending until sent, retried with backoff, then failed."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (Index("ix_alert_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert_events.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("notification_channels.id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     ingest_backlog_mb: int = Field(
         default=1024, ge=16, description="Most un-flushed log data before 503 answers."
     )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="SMTP server for e-mail: smtp://user:password@host:port or smtps://…",
+    )
+    smtp_from: str = Field(
+        default="loopwise@localhost", description="The From address of e-mail Loopwise sends."
+    )
     scheduler: Literal["embedded", "off"] = Field(
         default="embedded",
         description="embedded: the server runs due jobs each minute; off: cron runs them.",

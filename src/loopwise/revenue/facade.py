@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loopwise.core import accounts, audit
+from loopwise.core import accounts, alerts, audit
+from loopwise.core.alerts import AlertKind
 from loopwise.core.audit import Actor
 from loopwise.core.db import transaction, utcnow
 from loopwise.core.errors import InvalidInput
@@ -32,7 +33,8 @@ from loopwise.revenue.sources.stripe_states import subscription_states
 from loopwise.warehouse import Warehouse
 
 __all__ = [
-    "ImportRefused", "Imported", "RowError", "SignatureError", "cac", "customers_of_person",
+    "CAC_ANOMALY", "ImportRefused", "Imported", "RowError", "SignatureError", "cac",
+    "check_cac", "customers_of_person",
     "import_spend", "import_subscriptions", "metrics_summary", "mrr_report", "nightly_metrics",
     "receive_stripe", "recompute_metrics", "revenue_rules", "set_revenue_rules",
     "set_stripe_secrets", "stripe_configured",
@@ -290,5 +292,34 @@ def nightly_metrics(context: JobContext, now: datetime) -> str:
             rows = recompute_metrics(session, context.warehouse, project.id, project.timezone,
                                      today - timedelta(days=NIGHTLY_DAYS - 1),
                                      today + timedelta(days=1), now=now)  # fmt: skip
-        done.append(f"project {project.id}: {rows} rows")
+            fired = check_cac(session, project.id, today - timedelta(days=1), now)
+        done.append(f"project {project.id}: {rows} rows" + (", CAC alert" if fired else ""))
     return "; ".join(done) or "no project has revenue data"
+
+
+CAC_ANOMALY = AlertKind(
+    "revenue.cac_anomaly", "CAC anomaly",
+    "The 7-day blended CAC is far from its level over the previous 8 weeks "
+    "(modified z-score above 3.5, checked nightly for the last complete day).",
+    severity="warning", cooldown=timedelta(days=3),
+)  # fmt: skip
+
+
+def check_cac(session: Session, project_id: int, day: date, now: datetime) -> bool:
+    """Raise the CAC anomaly alert when the 7-day blended CAC ending ``day`` is an outlier;
+    True when an alert fired."""
+    found = metrics.cac_anomaly(session, project_id, day)
+    if found is None:
+        return False
+    currency = revenue_rules(session, project_id).currency.upper()
+    direction = "up" if found.cac > found.median else "down"
+    title = f"Blended CAC is {direction} {abs(found.change):.0%} on its usual level"
+    why = (
+        f"The 7-day blended CAC to {day.isoformat()} is {currency} {found.cac / 100:,.2f}, "
+        f"against a median of {currency} {found.median / 100:,.2f} over the previous 8 weeks "
+        f"(modified z-score {found.z:.1f}; the alert fires beyond ±3.5)."
+    )
+    evidence = {"day": day.isoformat(), "cac": float(found.cac), "median": float(found.median),
+                "mad": float(found.mad), "z": float(found.z), "currency": currency}  # fmt: skip
+    return alerts.fire(session, project_id, CAC_ANOMALY, title=title, why=why,
+                       evidence=evidence, now=now) is not None  # fmt: skip

@@ -207,3 +207,82 @@ def _figures(name: str, sums: list[Decimal], margin: int, ltv: Decimal | None) -
     payback = cac / per_customer if cac is not None and per_customer else None
     ratio = ltv / cac if ltv is not None and cac else None
     return ChannelFigures(name, int(spend), int(count), mrr, cac, payback, ratio)
+
+
+# --- CAC anomalies -----------------------------------------------------------------------
+
+CAC_WINDOW, CAC_HISTORY, MIN_HISTORY = 7, 56, 28
+# Iglewicz and Hoaglin's modified z-score: 0.6745 (x - median) / MAD; above 3.5 is an outlier.
+Z_THRESHOLD = Decimal("3.5")
+
+
+@dataclass(frozen=True)
+class CacAnomaly:
+    day: date
+    cac: Decimal  # the 7-day blended CAC ending on ``day`` (minor units)
+    median: Decimal  # of the same figure over the previous 8 weeks
+    mad: Decimal
+    z: Decimal
+
+    @property
+    def change(self) -> Decimal:
+        return (self.cac - self.median) / self.median if self.median else Decimal(0)
+
+
+def robust_z(history: list[Decimal], value: Decimal) -> tuple[Decimal, Decimal, Decimal] | None:
+    """(median, scale, modified z-score) of ``value`` against ``history``; the scale is the
+    median absolute deviation, or 1.2533 x the mean absolute deviation when over half the
+    history is one value (MAD 0). None when the history does not vary at all."""
+    ordered = sorted(history)
+    median = _median(ordered)
+    deviations = sorted(abs(v - median) for v in history)
+    mad = _median(deviations)
+    if mad:
+        return median, mad, Decimal("0.6745") * (value - median) / mad
+    mean_ad = sum(deviations, Decimal(0)) / len(deviations)
+    if not mean_ad:
+        return None
+    scale = Decimal("1.253314") * mean_ad
+    return median, scale, (value - median) / scale
+
+
+def _median(ordered: list[Decimal]) -> Decimal:
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def cac_anomaly(session: Session, project_id: int, day: date) -> CacAnomaly | None:
+    """The 7-day blended CAC ending on ``day`` if it is an outlier against the same figure
+    on each of the 56 days before (needs 28 of them with new customers)."""
+    first = day - timedelta(days=CAC_HISTORY + CAC_WINDOW - 1)
+    rows = session.execute(
+        select(MetricsDaily.day, MetricsDaily.spend, MetricsDaily.new_customers)
+        .where(MetricsDaily.project_id == project_id)
+        .where(MetricsDaily.channel == TOTAL)
+        .where(MetricsDaily.day >= first)
+        .where(MetricsDaily.day <= day)
+    )
+    daily = {d: (spend, count) for d, spend, count in rows}
+    if day not in daily:
+        return None
+
+    def cac_to(end: date) -> Decimal | None:
+        days = [daily.get(end - timedelta(days=k)) for k in range(CAC_WINDOW)]
+        if any(d is None for d in days):
+            return None
+        spend = sum(d[0] for d in days if d is not None)
+        count = sum(d[1] for d in days if d is not None)
+        return Decimal(spend) / count if count and spend else None
+
+    current = cac_to(day)
+    history = [cac_to(day - timedelta(days=k)) for k in range(1, CAC_HISTORY + 1)]
+    known = [v for v in history if v is not None]
+    if current is None or len(known) < MIN_HISTORY:
+        return None
+    found = robust_z(known, current)
+    if found is None or abs(found[2]) <= Z_THRESHOLD:
+        return None
+    median, mad, z = found
+    return CacAnomaly(day, current, median, mad, z)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
+from loopwise.core.alerts import AlertKind
 from loopwise.core.jobs import Job
 
 
@@ -26,3 +27,5 @@ class Area:
     nav: tuple[NavItem, ...] = field(default_factory=tuple)
     # Scheduled work the area owns (see loopwise.core.jobs).
     jobs: tuple[Job, ...] = field(default_factory=tuple)
+    # The kinds of alert the area raises (their rules appear on the Alerts page).
+    alert_kinds: tuple[AlertKind, ...] = field(default_factory=tuple)

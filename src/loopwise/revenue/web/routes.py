@@ -20,6 +20,7 @@ from loopwise.core.db import utcnow
 from loopwise.core.errors import InvalidInput
 from loopwise.core.jobs import Job
 from loopwise.revenue.facade import (
+    CAC_ANOMALY,
     ImportRefused,
     MrrReport,
     SignatureError,
@@ -411,6 +412,7 @@ area = Area(
     router=router,
     templates=FilePath(__file__).parent / "templates",
     nav=(NavItem("Revenue", "/revenue"),),
+    alert_kinds=(CAC_ANOMALY,),
     jobs=(
         Job("revenue.metrics", "Recompute the last days' revenue metrics, spend and CAC",
             nightly_metrics, every=timedelta(days=1), at_hour=2),
