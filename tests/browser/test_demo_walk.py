@@ -56,6 +56,7 @@ def test_demo_instance_pages_render_without_errors(
         f"/projects/{project.id}/features": "Features",
         f"/projects/{project.id}/cohorts": "Cohorts",
         f"/projects/{project.id}/revenue": "Revenue",
+        f"/projects/{project.id}/alerts": "Alerts",
         "/projects": "Projects",
         "/people": "People & roles",
         "/audit": "Audit log",
