@@ -262,3 +262,47 @@ def test_customers_link_to_persons_by_user_id_else_email(
     with transaction(context.sessions) as session:
         linked = customers_of_person(session, project, person_id_for(project, "user-42"))
     assert linked == ["cus_by_id"]
+
+
+def test_odd_signatures_events_of_other_objects_and_same_second_order(
+    client: TestClient, context: AppContext, project: int
+) -> None:
+    body = event("evt_20", "customer.created", fixture("customer"), 1)
+    stamp = int(datetime.now(UTC).timestamp())
+    for odd in ("z" * 64, "ab"):  # not hex, too short: 400, never 500
+        refused = deliver(client, project, body, f"t={stamp},v1={odd}")
+        assert refused.status_code == 400
+        assert "no timestamp or no v1" in refused.json()["message"]
+    with pytest.raises(SignatureError, match="no v1"):  # a header decoded as Latin-1
+        verify(body, f"t={stamp},v1={'ü' * 64}", [SECRET], datetime.now(UTC))
+    # customer.discount.* carries a discount, not the customer: the customer is untouched.
+    deliver(client, project, body)
+    discount = {"id": "di_1", "object": "discount", "customer": "cus_NffrFeUfNV2Hib"}
+    kept = stored(context, project, "customer", fixture("customer")["id"]).data
+    answer = deliver(client, project, event("evt_21", "customer.discount.created", discount, 2))
+    assert answer.json()["outcome"] == "ignored"
+    assert stored(context, project, "customer", fixture("customer")["id"]).data == kept
+    # An update and the creation in the same second, delivered update first: the update's
+    # 3 seats stand, in the object and in MRR.
+    second = 1_770_000_000
+    deliver(client, project, event("evt_22", "customer.subscription.updated",
+                                   subscription_state("active", 3), second))  # fmt: skip
+    late = deliver(client, project, event("evt_23", "customer.subscription.created",
+                                          subscription_state("active", 1), second))  # fmt: skip
+    assert late.json()["outcome"] == "stale"
+    subscription = fixture("subscription")["id"]
+    assert (
+        stored(context, project, "subscription", subscription).data["items"]["data"][0]["quantity"]
+        == 3
+    )
+    with transaction(context.sessions) as session:
+        report = mrr_report(session, project, "UTC", months=1,
+                            now=datetime(2026, 2, 20, tzinfo=UTC))  # fmt: skip
+    assert report.periods[-1].mrr == 6000
+    # Zero seats is no MRR, not one seat.
+    deliver(client, project, event("evt_24", "customer.subscription.updated",
+                                   subscription_state("active", 0), second + 86_400))  # fmt: skip
+    with transaction(context.sessions) as session:
+        report = mrr_report(session, project, "UTC", months=1,
+                            now=datetime(2026, 2, 20, tzinfo=UTC))  # fmt: skip
+    assert report.periods[-1].mrr == 0

@@ -8,7 +8,9 @@ within five minutes of now (a replayed old delivery is refused).
 
 Deliveries are at least once and in no particular order: an event id already applied is
 acknowledged and skipped, and an event older than the state an object already holds
-(``created`` before the object's ``version_at``) does not overwrite it.
+(``created`` before the object's ``version_at``) does not overwrite it. Within one second,
+``*.created`` ranks before ``*.updated`` and that before ``*.deleted`` (a microsecond
+apart), so a creation delivered after an update of the same second does not undo it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -33,15 +35,14 @@ from loopwise.revenue.models import (
 
 TOLERANCE_SECONDS = 300
 
-# Event type prefix -> the kind of billing object its ``data.object`` is.
-KINDS = {
-    "customer.subscription.": "subscription",
-    "customer.": "customer",
-    "invoice.": "invoice",
-    "charge.": "charge",
-    "credit_note.": "credit_note",
-    "refund.": "refund",
-}
+# The billing objects kept, by their Stripe ``object`` name. An event's kind is the object
+# it carries, not its type's prefix: ``customer.discount.*`` carries a discount and
+# ``charge.dispute.*`` a dispute (not kept), ``charge.refund.updated`` a refund.
+KINDS = ("customer", "subscription", "invoice", "charge", "refund", "credit_note")
+# Several events about one object often share a second (Stripe's ``created`` has no finer
+# unit): within it, a creation comes before an update, and an update before a deletion.
+RANK = {"created": 0, "updated": 1, "deleted": 2}
+HEX = frozenset("0123456789abcdef")
 
 
 class SignatureError(Exception):
@@ -61,6 +62,7 @@ def verify(payload: bytes, header: str | None, secrets: Sequence[str], now: date
     parts = [item.split("=", 1) for item in header.split(",") if "=" in item]
     stamps = [value for key, value in parts if key.strip() == "t"]
     signatures = [value.strip() for key, value in parts if key.strip() == "v1"]
+    signatures = [v for v in signatures if len(v) == 64 and set(v) <= HEX]
     stamp_text = stamps[0].strip() if len(stamps) == 1 else ""
     if (
         not (stamp_text.isascii() and stamp_text.isdigit() and len(stamp_text) < 12)
@@ -91,21 +93,23 @@ class Applied:
 
 def apply_event(session: Session, project_id: int, event: dict[str, Any]) -> Applied:
     """Apply one webhook event to the project's billing objects, at most once."""
-    event_id, kind_name = _text(event, "id"), _text(event, "type")
+    event_id, kind_name = _clean(_text(event, "id")), _clean(_text(event, "type"))
     if not event_id.startswith("evt_") or event.get("object") != "event" or len(event_id) > 100:
         raise ValueError("the body is not a Stripe event (no evt_ id or object)")
     if session.get(SourceEvent, (project_id, event_id)) is not None:
         return Applied(event_id, "duplicate")
     created = _time(event.get("created")) or utcnow()
+    created += timedelta(microseconds=RANK.get(kind_name.rsplit(".", 1)[-1], 1))
     data = event.get("data")
     thing = data.get("object") if isinstance(data, dict) else None
-    kind = next((k for prefix, k in KINDS.items() if kind_name.startswith(prefix)), None)
+    kind = thing.get("object") if isinstance(thing, dict) else None
     outcome = "ignored"
-    if isinstance(thing, dict) and kind is not None and isinstance(thing.get("id"), str):
+    if isinstance(thing, dict) and kind in KINDS and isinstance(thing.get("id"), str):
         outcome = _store(session, project_id, kind, kind_name, thing, created)
         if kind == "subscription":  # history, late events included: MRR is computed from it
             session.add(BillingObjectVersion(project_id=project_id, kind=kind,
-                                             external_id=thing["id"][:100], event_id=event_id,
+                                             external_id=_clean(thing["id"])[:100],
+                                             event_id=event_id,
                                              version_at=created, data=thing))  # fmt: skip
         if kind_name == "invoice.payment_failed":
             _failure(session, project_id, event_id, thing, created)
@@ -124,7 +128,7 @@ def _store(
     thing: dict[str, Any],
     created: datetime,
 ) -> str:
-    key = (project_id, kind, thing["id"][:100])
+    key = (project_id, kind, _clean(thing["id"])[:100])
     row = session.get(BillingObject, key)
     if row is not None and row.version_at > created:
         return "stale"  # a newer state is already here
@@ -151,9 +155,9 @@ def _columns(kind: str, thing: dict[str, Any]) -> dict[str, Any]:
                     "credit_note": "total"}.get(kind)  # fmt: skip
     amount = thing.get(amount_field) if amount_field else 0
     return {
-        "customer_id": str(customer or "")[:100],
-        "status": str(thing.get("status") or "")[:40],
-        "currency": str(thing.get("currency") or "")[:10],
+        "customer_id": _clean(str(customer or ""))[:100],
+        "status": _clean(str(thing.get("status") or ""))[:40],
+        "currency": _clean(str(thing.get("currency") or ""))[:10],
         "amount": int(amount) if isinstance(amount, int) else 0,
     }
 
@@ -165,17 +169,30 @@ def _failure(
         PaymentFailure(
             project_id=project_id,
             event_id=event_id,
-            invoice_id=str(invoice.get("id"))[:100],
-            customer_id=str(invoice.get("customer") or "")[:100],
-            amount=int(invoice.get("amount_due") or 0),
-            currency=str(invoice.get("currency") or "")[:10],
-            attempt_count=int(invoice.get("attempt_count") or 0),
+            invoice_id=_clean(str(invoice.get("id")))[:100],
+            customer_id=_clean(str(_id(invoice.get("customer")) or ""))[:100],
+            amount=_int(invoice.get("amount_due")),
+            currency=_clean(str(invoice.get("currency") or ""))[:10],
+            attempt_count=_int(invoice.get("attempt_count")),
             next_attempt_at=_time(invoice.get("next_payment_attempt")),
             # The decline code comes with the charge (charge.failed), kept on its object.
             failure_code="",
             failed_at=at,
         )
     )
+
+
+def _clean(text: str) -> str:
+    """Text for a typed column: PostgreSQL refuses NUL characters in text."""
+    return text.replace("\x00", "")
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _id(value: Any) -> Any:
+    return value.get("id") if isinstance(value, dict) else value  # expanded or not
 
 
 def _text(event: dict[str, Any], key: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -76,8 +77,8 @@ def _items(data: dict[str, Any], currency: str) -> list[Item]:
             Item(
                 unit_amount=amount,
                 interval=interval,
-                interval_count=max(int(recurring.get("interval_count") or 1), 1),
-                quantity=max(int(item.get("quantity") or 1), 0),
+                interval_count=max(_count(recurring.get("interval_count")), 1),
+                quantity=_quantity(item.get("quantity")),
                 metered=recurring.get("usage_type") == "metered",
             )
         )
@@ -109,7 +110,7 @@ def _discount(data: dict[str, Any]) -> Discount | None:
         duration = "repeating"
     percent = coupon.get("percent_off")
     return Discount(
-        percent_off=Decimal(str(percent)) if isinstance(percent, int | float) else None,
+        percent_off=Decimal(str(percent)) if _percent(percent) else None,
         amount_off=coupon.get("amount_off") if isinstance(coupon.get("amount_off"), int) else None,
         duration=duration,
         ends_at=_time(found.get("end")),
@@ -126,3 +127,20 @@ def _time(value: Any) -> datetime | None:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return datetime.fromtimestamp(value, UTC)
     return None
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 1
+
+
+def _quantity(value: Any) -> int:
+    """Seats: 1 when Stripe leaves it out, 0 when it says 0 (no MRR), never negative."""
+    if value is None:
+        return 1
+    return max(value, 0) if isinstance(value, int) and not isinstance(value, bool) else 1
+
+
+def _percent(value: Any) -> bool:
+    """A usable percent-off: a finite number from 0 to 100 (JSON allows NaN through)."""
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value) and 0 <= value <= 100)  # fmt: skip
