@@ -40,6 +40,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(projects_app, name="projects")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(jobs_app, name="jobs")
+revenue_app = typer.Typer(help="Billing data: imports from billing systems.", no_args_is_help=True)
+app.add_typer(revenue_app, name="revenue")
 
 CLI_ACTOR = Actor("cli")
 console = Console()
@@ -446,6 +448,58 @@ def jobs_run(name: str, as_json: JsonOpt = False) -> None:
     finally:
         context.close()
     _outcomes_out([outcome], as_json)
+
+
+# --- revenue -------------------------------------------------------------------------------
+
+
+@revenue_app.command("backfill-stripe")
+def revenue_backfill_stripe(
+    project: Annotated[int, typer.Argument(help="The project's id (loopwise projects list).")],
+    api_key: Annotated[
+        str, typer.Option(envvar="STRIPE_API_KEY", help="A secret or read-only restricted key.")
+    ],
+    restart: Annotated[bool, typer.Option(help="Start again from the first page.")] = False,
+    api_base: Annotated[str | None, typer.Option(hidden=True)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import a project's Stripe history (customers, subscriptions, invoices, charges,
+    refunds, credit notes, the last 30 days of events); run again to resume after a stop."""
+    from loopwise.revenue.facade import BackfillError, backfill_stripe
+
+    settings = _settings()
+
+    def open_engine() -> Engine:
+        prepare_data_dir(settings)
+        engine = make_engine(settings.effective_database_url)
+        check_connection(engine)
+        migrate(engine)
+        return engine
+
+    engine = _guard(open_engine)
+    try:
+        with transaction(session_factory(engine)) as session:
+            _guard(lambda: accounts.get_project(session, project))
+        with Progress(TextColumn("[bold]{task.description}"), TextColumn("{task.fields[seen]:,}"),
+                      TimeElapsedColumn(), console=err, disable=as_json) as bar:  # fmt: skip
+            task = bar.add_task("Stripe", total=None, seen=0)
+            found = backfill_stripe(
+                session_factory(engine), project, api_key, api_base=api_base, restart=restart,
+                on_page=lambda p: bar.update(task, description=f"Stripe {p.resource}",
+                                             seen=p.seen),
+            )  # fmt: skip
+    except BackfillError as exc:
+        _fail(f"{exc} (run the same command again to resume)")
+        return
+    finally:
+        engine.dispose()
+    if as_json:
+        _print_json({p.resource: p.seen for p in found})
+        return
+    table = Table("resource", "objects")
+    for p in found:
+        table.add_row(p.resource, f"{p.seen:,}")
+    console.print(table)
 
 
 def main() -> None:

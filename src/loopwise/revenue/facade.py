@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from loopwise.core import accounts, alerts, audit
 from loopwise.core.alerts import AlertKind
@@ -29,15 +30,33 @@ from loopwise.revenue.sources.csv_import import (
     import_subscriptions,
 )
 from loopwise.revenue.sources.stripe import Applied, SignatureError, apply_event, verify
+from loopwise.revenue.sources.stripe_backfill import BackfillError, Progress, backfill, client_for
 from loopwise.revenue.sources.stripe_states import subscription_states
 from loopwise.warehouse import Warehouse
 
 __all__ = [
-    "CAC_ANOMALY", "ImportRefused", "Imported", "RowError", "SignatureError", "cac",
-    "check_cac", "customers_of_person",
-    "import_spend", "import_subscriptions", "metrics_summary", "mrr_report", "nightly_metrics",
-    "receive_stripe", "recompute_metrics", "revenue_rules", "set_revenue_rules",
-    "set_stripe_secrets", "stripe_configured",
+    "CAC_ANOMALY",
+    "BackfillError",
+    "ImportRefused",
+    "Imported",
+    "Progress",
+    "RowError",
+    "SignatureError",
+    "backfill_stripe",
+    "cac",
+    "check_cac",
+    "customers_of_person",
+    "import_spend",
+    "import_subscriptions",
+    "metrics_summary",
+    "mrr_report",
+    "nightly_metrics",
+    "receive_stripe",
+    "recompute_metrics",
+    "revenue_rules",
+    "set_revenue_rules",
+    "set_stripe_secrets",
+    "stripe_configured",
 ]  # fmt: skip
 
 MAX_SECRETS = 3
@@ -323,3 +342,18 @@ def check_cac(session: Session, project_id: int, day: date, now: datetime) -> bo
                 "mad": float(found.mad), "z": float(found.z), "currency": currency}  # fmt: skip
     return alerts.fire(session, project_id, CAC_ANOMALY, title=title, why=why,
                        evidence=evidence, now=now) is not None  # fmt: skip
+
+
+def backfill_stripe(
+    sessions: sessionmaker[Session],
+    project_id: int,
+    api_key: str,
+    *,
+    api_base: str | None = None,
+    restart: bool = False,
+    on_page: Callable[[Progress], None] | None = None,
+) -> list[Progress]:
+    """Import the project's Stripe history through the API (resumable: run it again after
+    a stop); raises ``BackfillError`` saying why Stripe stopped it."""
+    client = client_for(api_key.strip(), api_base)
+    return backfill(sessions, project_id, client, restart=restart, on_page=on_page)

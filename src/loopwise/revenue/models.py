@@ -183,3 +183,20 @@ class MetricsDaily(Base):
     churned_customers: Mapped[int | None] = mapped_column(Integer, nullable=True)
     ltv: Mapped[Decimal | None] = mapped_column(Numeric(20, 2), nullable=True)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Backfill(Base):
+    """How far a backfill from a billing system's API has got, per resource, so a stopped
+    run resumes where it was."""
+
+    __tablename__ = "billing_backfills"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cursor: Mapped[str] = mapped_column(String(255), default="")  # the last object id done
+    seen: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -105,12 +105,9 @@ def apply_event(session: Session, project_id: int, event: dict[str, Any]) -> App
     kind = thing.get("object") if isinstance(thing, dict) else None
     outcome = "ignored"
     if isinstance(thing, dict) and kind in KINDS and isinstance(thing.get("id"), str):
-        outcome = _store(session, project_id, kind, kind_name, thing, created)
-        if kind == "subscription":  # history, late events included: MRR is computed from it
-            session.add(BillingObjectVersion(project_id=project_id, kind=kind,
-                                             external_id=_clean(thing["id"])[:100],
-                                             event_id=event_id,
-                                             version_at=created, data=thing))  # fmt: skip
+        deleted = kind_name.endswith(".deleted") and kind in ("customer", "subscription")
+        outcome = store_object(session, project_id, str(kind), thing, created,
+                               source_event=event_id, deleted=deleted)  # fmt: skip
         if kind_name == "invoice.payment_failed":
             _failure(session, project_id, event_id, thing, created)
     session.add(
@@ -120,20 +117,42 @@ def apply_event(session: Session, project_id: int, event: dict[str, Any]) -> App
     return Applied(event_id, outcome)
 
 
+def store_object(
+    session: Session,
+    project_id: int,
+    kind: str,
+    thing: dict[str, Any],
+    at: datetime,
+    *,
+    source_event: str,
+    deleted: bool = False,
+) -> str:
+    """Keep one billing object's state as of ``at`` (from a webhook event or a backfill),
+    unless a newer one is held; a subscription's every state is also kept as history, late
+    ones included, since MRR is computed from it. Returns applied or stale."""
+    outcome = _store(session, project_id, kind, thing, at, deleted)
+    if kind == "subscription":
+        session.add(BillingObjectVersion(project_id=project_id, kind=kind,
+                                         external_id=_clean(thing["id"])[:100],
+                                         event_id=source_event[:100], version_at=at,
+                                         data=thing))  # fmt: skip
+    return outcome
+
+
 def _store(
     session: Session,
     project_id: int,
     kind: str,
-    event_type: str,
     thing: dict[str, Any],
     created: datetime,
+    deleted: bool,
 ) -> str:
     key = (project_id, kind, _clean(thing["id"])[:100])
     row = session.get(BillingObject, key)
     if row is not None and row.version_at > created:
         return "stale"  # a newer state is already here
     values = _columns(kind, thing)
-    values["deleted"] = event_type.endswith(".deleted") and kind in ("customer", "subscription")
+    values["deleted"] = deleted
     if kind == "customer":
         values["person_id"] = _person(session, project_id, thing) or (row.person_id if row else "")
     if row is None:
