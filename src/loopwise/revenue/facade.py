@@ -19,10 +19,18 @@ from loopwise.core.errors import InvalidInput
 from loopwise.core.jobs import JobContext
 from loopwise.core.sealed import Unsealable, seal, unseal
 from loopwise.revenue import metrics
-from loopwise.revenue.cac import CacReport, Model, cac_report, import_spend
+from loopwise.revenue.analysis import (
+    Cohort,
+    PlanFigures,
+    TrialMonth,
+    cohorts,
+    plans,
+    trial_conversion,
+)
+from loopwise.revenue.cac import DIRECT, CacReport, Model, cac_report, import_spend, new_customers
 from loopwise.revenue.metrics import Summary
 from loopwise.revenue.models import BillingObject, BillingSource, MarketingSpend, RevenueSettings
-from loopwise.revenue.mrr import Change, Conventions, Ledger, Period, movements, periods
+from loopwise.revenue.mrr import Change, Conventions, Ledger, Period, movements, periods, state_mrr
 from loopwise.revenue.sources.csv_import import (
     Imported,
     ImportRefused,
@@ -200,11 +208,7 @@ def mrr_report(
     rules = revenue_rules(session, project_id)
     moment = now or utcnow()
     today = moment.astimezone(ZoneInfo(timezone)).date()
-    first = today.replace(day=1)
-    starts = []
-    for back in range(months - 1, -1, -1):
-        index = first.year * 12 + first.month - 1 - back
-        starts.append(date(index // 12, index % 12 + 1, 1))
+    starts = _month_starts(today, months)
     ledger = _ledger(session, project_id, rules, timezone, moment)
     found = periods(ledger, starts, today + timedelta(days=1))
     recent = sorted(ledger.changes, key=lambda c: (c.day, c.customer_id), reverse=True)[:50]
@@ -357,3 +361,70 @@ def backfill_stripe(
     a stop); raises ``BackfillError`` saying why Stripe stopped it."""
     client = client_for(api_key.strip(), api_base)
     return backfill(sessions, project_id, client, restart=restart, on_page=on_page)
+
+
+@dataclass(frozen=True)
+class RevenueAnalysis:
+    currency: str
+    months: list[date]
+    by: str  # "", "plan" or "channel"
+    cohorts: list[Cohort]
+    trials: list[TrialMonth]
+    plans: list[PlanFigures]
+    gross_margin: int
+
+
+def revenue_analysis(
+    session: Session,
+    warehouse: Warehouse,
+    project_id: int,
+    timezone: str,
+    *,
+    months: int = 12,
+    by: str = "",
+    now: datetime | None = None,
+) -> RevenueAnalysis:
+    """Cohort retention by first paid month (optionally per plan or acquisition channel),
+    trial-to-paid conversion per month, and unit economics per plan over the last
+    ``months`` calendar months."""
+    if not 1 <= months <= 60:
+        raise InvalidInput("months", "is 1 to 60")
+    if by not in ("", "plan", "channel"):
+        raise InvalidInput("by", "is plan, channel or empty")
+    rules = revenue_rules(session, project_id)
+    moment = now or utcnow()
+    today = moment.astimezone(ZoneInfo(timezone)).date()
+    starts = _month_starts(today, months)
+    end = today + timedelta(days=1)
+    states = subscription_states(session, project_id, rules.currency)
+    ledger = movements(states, rules.conventions, timezone, moment)
+    segment_of: Callable[[str], str] | None = None
+    if by == "plan":
+        first_plan: dict[str, str] = {}
+        for state in sorted(states, key=lambda s: s.since):
+            paid = state_mrr(state, state.since, rules.conventions) > 0
+            if paid and state.customer_id not in first_plan:
+                first_plan[state.customer_id] = state.plan or "(no plan)"
+        segment_of = lambda customer: first_plan.get(customer, "(no plan)")  # noqa: E731
+    elif by == "channel":
+        won = new_customers(session, warehouse, project_id, ledger, starts[0], end,
+                            zone=timezone, model=rules.attribution,
+                            lookback_days=rules.lookback_days)  # fmt: skip
+        channel = {c.customer_id: c.source for c in won}
+        segment_of = lambda customer: channel.get(customer, DIRECT)  # noqa: E731
+    return RevenueAnalysis(
+        currency=rules.currency, months=starts, by=by,
+        cohorts=cohorts(ledger, starts, end, segment_of),
+        trials=trial_conversion(states, rules.conventions, timezone, starts),
+        plans=plans(states, rules.conventions, timezone, starts[0], end),
+        gross_margin=rules.gross_margin,
+    )  # fmt: skip
+
+
+def _month_starts(today: date, months: int) -> list[date]:
+    first = today.replace(day=1)
+    starts = []
+    for back in range(months - 1, -1, -1):
+        index = first.year * 12 + first.month - 1 - back
+        starts.append(date(index // 12, index % 12 + 1, 1))
+    return starts

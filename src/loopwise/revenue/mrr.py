@@ -74,6 +74,7 @@ class State:
     canceled_at: datetime | None = None  # when cancellation was requested
     ended_at: datetime | None = None
     past_due_since: datetime | None = None
+    plan: str = ""  # the first item's plan (price nickname or id), for per-plan figures
 
 
 def monthly(item: Item) -> Decimal:
@@ -269,6 +270,19 @@ class Period:
         growth from existing customers outweighs losses)."""
         lost = -(self.churn + self.contraction) - self.expansion - self.reactivation
         return lost / self.start_mrr if self.start_mrr else None
+
+    @property
+    def grr(self) -> Decimal | None:
+        """Gross revenue retention: MRR kept from the start, less churn and contraction."""
+        rate = self.gross_mrr_churn_rate
+        return 1 - rate if rate is not None else None
+
+    @property
+    def nrr(self) -> Decimal | None:
+        """Net revenue retention: 1 - net MRR churn rate (above 1 when expansion and
+        reactivation outweigh churn and contraction)."""
+        rate = self.net_mrr_churn_rate
+        return 1 - rate if rate is not None else None
 
     @property
     def quick_ratio(self) -> Decimal | None:

@@ -33,7 +33,7 @@ from loopwise.revenue.models import BillingObjectVersion
 
 COLUMNS = (
     "subscription_id", "customer_id", "effective_at", "status", "amount", "currency",
-    "interval", "interval_count", "quantity", "ended_at",
+    "interval", "interval_count", "quantity", "ended_at", "plan",
 )  # fmt: skip
 REQUIRED = COLUMNS[:7]
 STATUSES = ("active", "trialing", "past_due", "unpaid", "canceled", "paused")
@@ -149,7 +149,8 @@ def _row(
     if len(errors) > before or since is None or amount is None:
         return None
     cents = int((amount * 100).to_integral_value())
-    item = {"price": {"unit_amount": cents, "currency": currency,
+    plan = text("plan")[:100]
+    item = {"price": {"unit_amount": cents, "currency": currency, "nickname": plan or None,
                       "recurring": {"interval": interval, "interval_count": count}},
             "quantity": quantity}  # fmt: skip
     data = {

@@ -57,6 +57,7 @@ def subscription_states(session: Session, project_id: int, currency: str) -> lis
                     canceled_at=_time(data.get("canceled_at")),
                     ended_at=_time(data.get("ended_at")),
                     past_due_since=overdue_since,
+                    plan=_plan(data),
                 )
             )
     return states
@@ -144,3 +145,16 @@ def _percent(value: Any) -> bool:
     """A usable percent-off: a finite number from 0 to 100 (JSON allows NaN through)."""
     return (isinstance(value, int | float) and not isinstance(value, bool)
             and math.isfinite(value) and 0 <= value <= 100)  # fmt: skip
+
+
+def _plan(data: dict[str, Any]) -> str:
+    """The first item's plan: its price's nickname, else its product or price id."""
+    for item in (data.get("items") or {}).get("data") or []:
+        price = item.get("price") or item.get("plan") or {}
+        for key in ("nickname", "product", "id"):
+            value = price.get(key)
+            if isinstance(value, str) and value:
+                return value[:100]
+            if isinstance(value, dict) and isinstance(value.get("id"), str):
+                return str(value["id"])[:100]
+    return ""

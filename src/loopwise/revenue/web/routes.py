@@ -23,6 +23,7 @@ from loopwise.revenue.facade import (
     CAC_ANOMALY,
     ImportRefused,
     MrrReport,
+    RevenueAnalysis,
     SignatureError,
     cac,
     import_spend,
@@ -32,6 +33,7 @@ from loopwise.revenue.facade import (
     nightly_metrics,
     receive_stripe,
     recompute_metrics,
+    revenue_analysis,
     revenue_rules,
     set_revenue_rules,
     set_stripe_secrets,
@@ -155,6 +157,7 @@ def _report_json(report: MrrReport) -> dict[str, Any]:
              "arpa": _float(p.arpa), "customer_churn_rate": _float(p.customer_churn_rate),
              "gross_mrr_churn_rate": _float(p.gross_mrr_churn_rate),
              "net_mrr_churn_rate": _float(p.net_mrr_churn_rate),
+             "grr": _float(p.grr), "nrr": _float(p.nrr),
              "quick_ratio": _float(p.quick_ratio)}
             for p in report.periods
         ],
@@ -202,6 +205,21 @@ def _page(
         "webhook": f"{request.base_url}api/projects/{project.id}/sources/stripe/webhook",
     }  # fmt: skip
     return render(request, "revenue/revenue.html", values, status)
+
+
+@router.get(
+    "/projects/{project_id}/revenue/analysis", response_class=HTMLResponse,
+    include_in_schema=False,
+)  # fmt: skip
+def analysis_page(
+    request: Request, project: ProjectDep, principal: Reader, db: DbDep,
+    warehouse: WarehouseDep, by: str = "", view: str = "revenue",
+) -> Response:  # fmt: skip
+    found = revenue_analysis(db, warehouse, project.id, project.timezone, months=12,
+                             by=by if by in ("plan", "channel") else "")  # fmt: skip
+    values = {"project": project, "a": found,
+              "view": "customers" if view == "customers" else "revenue"}  # fmt: skip
+    return render(request, "revenue/analysis.html", values)
 
 
 @router.post("/projects/{project_id}/revenue/settings", include_in_schema=False)
@@ -322,6 +340,42 @@ def cac_api(
         "channels": [{"source": c.source, "spend": c.spend, "new_customers": c.customers,
                       "new_mrr": int(c.new_mrr), "cac": _float(c.cac)} for c in found.channels],
     })  # fmt: skip
+
+
+@router.get("/api/projects/{project_id}/revenue/analysis")
+def analysis_api(
+    project: ProjectDep, principal: Reader, db: DbDep, warehouse: WarehouseDep,
+    months: int = 12, by: str = "",
+) -> JSONResponse:  # fmt: skip
+    """Cohort retention by first paid month (``by``: plan or channel for one matrix per
+    segment), trial-to-paid conversion per month, and unit economics per plan over the
+    last ``months`` calendar months (amounts in minor units)."""
+    found = revenue_analysis(db, warehouse, project.id, project.timezone, months=months, by=by)
+    return JSONResponse(_analysis_json(found))
+
+
+def _analysis_json(found: RevenueAnalysis) -> dict[str, Any]:
+    margin = found.gross_margin
+    return {
+        "currency": found.currency, "by": found.by,
+        "months": [m.isoformat() for m in found.months],
+        "cohorts": [
+            {"month": c.month.isoformat(), "segment": c.segment, "customers": c.customers,
+             "paying": c.paying, "mrr": [_money(m) for m in c.mrr],
+             "customer_retention": [_float(r) for r in c.customer_retention()],
+             "revenue_retention": [_float(r) for r in c.revenue_retention()]}
+            for c in found.cohorts
+        ],
+        "trials": [{"month": t.month.isoformat(), "trials": t.trials, "converted": t.converted,
+                    "rate": _float(t.rate)} for t in found.trials],
+        "plans": [
+            {"plan": p.plan, "mrr": _money(p.mrr), "customers": p.customers,
+             "arpa": _money(p.arpa), "at_start": p.at_start, "started": p.started,
+             "stopped": p.stopped, "churn_rate": _float(p.churn_rate),
+             "ltv": _money(p.ltv(margin))}
+            for p in found.plans
+        ],
+    }  # fmt: skip
 
 
 class RecomputeIn(BaseModel):
