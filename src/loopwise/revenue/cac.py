@@ -136,11 +136,20 @@ class NewCustomer:
     source: str  # the attributed channel, or DIRECT
 
 
+def firsts_of(ledger: Ledger) -> dict[str, tuple[date, Decimal]]:
+    """Each customer's first paid day and new MRR, from a computed ledger."""
+    firsts: dict[str, tuple[date, Decimal]] = {}
+    for change in ledger.changes:
+        if change.kind == "new" and change.customer_id not in firsts:
+            firsts[change.customer_id] = (change.day, change.amount)
+    return firsts
+
+
 def new_customers(
     session: Session,
     warehouse: Warehouse,
     project_id: int,
-    ledger: Ledger,
+    firsts: dict[str, tuple[date, Decimal]],
     start: date,
     end: date,
     *,
@@ -148,11 +157,8 @@ def new_customers(
     model: Model = "first_touch",
     lookback_days: int = 90,
 ) -> list[NewCustomer]:
-    """Customers new on days in [start, end), each with the channel that brought them."""
-    firsts: dict[str, tuple[date, Decimal]] = {}
-    for change in ledger.changes:
-        if change.kind == "new" and change.customer_id not in firsts:
-            firsts[change.customer_id] = (change.day, change.amount)
+    """Customers new on days in [start, end) (``firsts``: each customer's first paid day
+    and new MRR), each with the channel that brought them."""
     new = {c: v for c, v in firsts.items() if start <= v[0] < end}
     persons: dict[str, str] = {}
     wanted = list(new)
@@ -197,7 +203,7 @@ def cac_report(
     session: Session,
     warehouse: Warehouse,
     project_id: int,
-    ledger: Ledger,
+    firsts: dict[str, tuple[date, Decimal]],
     start: date,
     end: date,
     *,
@@ -209,7 +215,7 @@ def cac_report(
     """Spend, new customers and their new MRR per source for days in [start, end)."""
     customers: dict[str, int] = defaultdict(int)
     mrr: dict[str, Decimal] = defaultdict(Decimal)
-    for found in new_customers(session, warehouse, project_id, ledger, start, end,
+    for found in new_customers(session, warehouse, project_id, firsts, start, end,
                                zone=zone, model=model, lookback_days=lookback_days):  # fmt: skip
         customers[found.source] += 1
         mrr[found.source] += found.new_mrr

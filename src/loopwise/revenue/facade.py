@@ -18,7 +18,7 @@ from loopwise.core.db import transaction, utcnow
 from loopwise.core.errors import InvalidInput
 from loopwise.core.jobs import JobContext
 from loopwise.core.sealed import Unsealable, seal, unseal
-from loopwise.revenue import metrics
+from loopwise.revenue import ledger, metrics
 from loopwise.revenue.analysis import (
     Cohort,
     PlanFigures,
@@ -27,10 +27,18 @@ from loopwise.revenue.analysis import (
     plans,
     trial_conversion,
 )
-from loopwise.revenue.cac import DIRECT, CacReport, Model, cac_report, import_spend, new_customers
+from loopwise.revenue.cac import (
+    DIRECT,
+    CacReport,
+    Model,
+    cac_report,
+    firsts_of,
+    import_spend,
+    new_customers,
+)
 from loopwise.revenue.metrics import Summary
 from loopwise.revenue.models import BillingObject, BillingSource, MarketingSpend, RevenueSettings
-from loopwise.revenue.mrr import Change, Conventions, Ledger, Period, movements, periods, state_mrr
+from loopwise.revenue.mrr import Change, Conventions, Period, state_mrr
 from loopwise.revenue.sources.csv_import import (
     Imported,
     ImportRefused,
@@ -209,10 +217,9 @@ def mrr_report(
     moment = now or utcnow()
     today = moment.astimezone(ZoneInfo(timezone)).date()
     starts = _month_starts(today, months)
-    ledger = _ledger(session, project_id, rules, timezone, moment)
-    found = periods(ledger, starts, today + timedelta(days=1))
-    recent = sorted(ledger.changes, key=lambda c: (c.day, c.customer_id), reverse=True)[:50]
-    return MrrReport(rules.currency, found, recent)
+    _ready(session, project_id, rules, timezone, moment)
+    found = ledger.periods(session, project_id, starts, today + timedelta(days=1))
+    return MrrReport(rules.currency, found, ledger.latest(session, project_id))
 
 
 def customers_of_person(session: Session, project_id: int, person_id: str) -> list[str]:
@@ -244,16 +251,18 @@ def cac(
     if not (start.year >= 1970 and end.year <= 2100):
         raise InvalidInput("start", "is a date between 1970 and 2100")
     rules = revenue_rules(session, project_id)
-    ledger = _ledger(session, project_id, rules, timezone, now or utcnow())
-    return cac_report(session, warehouse, project_id, ledger, start, end,
+    _ready(session, project_id, rules, timezone, now or utcnow())
+    firsts = ledger.first_new(session, project_id, start, end)
+    return cac_report(session, warehouse, project_id, firsts, start, end,
                       currency=rules.currency, zone=timezone, model=model,
                       lookback_days=rules.lookback_days)  # fmt: skip
 
 
-def _ledger(session: Session, project_id: int, rules: RevenueRules, timezone: str,
-            now: datetime) -> Ledger:  # fmt: skip
-    states = subscription_states(session, project_id, rules.currency)
-    return movements(states, rules.conventions, timezone, now)
+def _ready(session: Session, project_id: int, rules: RevenueRules, timezone: str,
+           now: datetime, *, full: bool = False) -> ledger.Refreshed:  # fmt: skip
+    """The stored ledger, brought up to date for whatever changed since it was read."""
+    return ledger.ensure(session, project_id, rules.conventions, rules.currency, timezone,
+                         now, full=full)  # fmt: skip
 
 
 def recompute_metrics(
@@ -265,17 +274,21 @@ def recompute_metrics(
     end: date,
     *,
     now: datetime | None = None,
+    full: bool = False,
 ) -> int:
-    """Rewrite the daily metrics of [start, end) (idempotent); returns the rows written."""
+    """Rewrite the daily metrics of [start, end) (idempotent); returns the rows written.
+    ``full`` recomputes every customer's ledger first, not only what changed."""
     if not start < end or (end - start).days > 3 * 366 + 1:
         raise InvalidInput("end", "comes after start, at most three years later")
     if not (start.year >= 1970 and end.year <= 2100):
         raise InvalidInput("start", "is a date between 1970 and 2100")
     rules = revenue_rules(session, project_id)
     moment = now or utcnow()
-    ledger = _ledger(session, project_id, rules, timezone, moment)
+    _ready(session, project_id, rules, timezone, moment, full=full)
+    totals = ledger.daily(session, project_id, start - timedelta(days=metrics.HISTORY_DAYS), end)
+    firsts = ledger.first_new(session, project_id, start, end)
     return metrics.recompute(
-        session, warehouse, project_id, ledger, start, end, currency=rules.currency,
+        session, warehouse, project_id, totals, firsts, start, end, currency=rules.currency,
         zone=timezone, margin=rules.gross_margin, model=rules.attribution,
         lookback_days=rules.lookback_days, now=moment,
     )  # fmt: skip
@@ -396,8 +409,9 @@ def revenue_analysis(
     today = moment.astimezone(ZoneInfo(timezone)).date()
     starts = _month_starts(today, months)
     end = today + timedelta(days=1)
+    _ready(session, project_id, rules, timezone, moment)
+    book = ledger.stored(session, project_id)
     states = subscription_states(session, project_id, rules.currency)
-    ledger = movements(states, rules.conventions, timezone, moment)
     segment_of: Callable[[str], str] | None = None
     if by == "plan":
         first_plan: dict[str, str] = {}
@@ -407,14 +421,14 @@ def revenue_analysis(
                 first_plan[state.customer_id] = state.plan or "(no plan)"
         segment_of = lambda customer: first_plan.get(customer, "(no plan)")  # noqa: E731
     elif by == "channel":
-        won = new_customers(session, warehouse, project_id, ledger, starts[0], end,
+        won = new_customers(session, warehouse, project_id, firsts_of(book), starts[0], end,
                             zone=timezone, model=rules.attribution,
                             lookback_days=rules.lookback_days)  # fmt: skip
         channel = {c.customer_id: c.source for c in won}
         segment_of = lambda customer: channel.get(customer, DIRECT)  # noqa: E731
     return RevenueAnalysis(
         currency=rules.currency, months=starts, by=by,
-        cohorts=cohorts(ledger, starts, end, segment_of),
+        cohorts=cohorts(book, starts, end, segment_of),
         trials=trial_conversion(states, rules.conventions, timezone, starts),
         plans=plans(states, rules.conventions, timezone, starts[0], end),
         gross_margin=rules.gross_margin,

@@ -86,11 +86,15 @@ def lifetime_value(totals: list[DayTotals], index: int, margin: int) -> Decimal 
     return (today.mrr / today.customers * margin / 100 / rate).quantize(CENT)
 
 
+HISTORY_DAYS = WINDOWS * WINDOW_DAYS  # the days before a range that LTV needs
+
+
 def recompute(
     session: Session,
     warehouse: Warehouse,
     project_id: int,
-    ledger: Ledger,
+    totals: list[DayTotals],
+    firsts: dict[str, tuple[date, Decimal]],
     start: date,
     end: date,
     *,
@@ -101,11 +105,12 @@ def recompute(
     lookback_days: int,
     now: datetime | None = None,
 ) -> int:
-    """Rewrite the project's daily metrics for days in [start, end); returns the rows."""
-    history = start - timedelta(days=WINDOWS * WINDOW_DAYS)
-    totals = daily_totals(ledger, history, end)
-    offset = (start - history).days
-    won = new_customers(session, warehouse, project_id, ledger, start, end,
+    """Rewrite the project's daily metrics for days in [start, end); returns the rows.
+    ``totals`` covers [start - HISTORY_DAYS, end); ``firsts`` each customer's first paid
+    day and new MRR."""
+    offset = HISTORY_DAYS
+    assert len(totals) == offset + (end - start).days
+    won = new_customers(session, warehouse, project_id, firsts, start, end,
                         zone=zone, model=model, lookback_days=lookback_days)  # fmt: skip
     channels: dict[tuple[date, str], list[Decimal]] = defaultdict(lambda: [Decimal(0)] * 3)
     for (day, source), amount in spend_by_day(session, project_id, currency, start, end).items():

@@ -115,12 +115,14 @@ class BillingObjectVersion(Base):
     __tablename__ = "billing_object_versions"
     __table_args__ = (
         Index("ix_billing_object_versions_object", "project_id", "kind", "external_id"),
+        Index("ix_billing_object_versions_customer", "project_id", "customer_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(30))
     external_id: Mapped[str] = mapped_column(String(100))
+    customer_id: Mapped[str] = mapped_column(String(100), default="")
     event_id: Mapped[str] = mapped_column(String(100))
     version_at: Mapped[datetime] = mapped_column(UTCDateTime)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -200,3 +202,54 @@ class Backfill(Base):
     seen: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Movement(Base):
+    """One customer's MRR movement on a day: the MRR engine's ledger, stored so pages read
+    it instead of recomputing it, and so every figure can be traced to its customer,
+    subscriptions and rule."""
+
+    __tablename__ = "revenue_movements"
+    __table_args__ = (
+        Index("ix_revenue_movements_day", "project_id", "day"),
+        Index("ix_revenue_movements_customer", "project_id", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    customer_id: Mapped[str] = mapped_column(String(100))
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20))  # new, expansion, contraction, churn, …
+    before: Mapped[Decimal] = mapped_column(Numeric(20, 2))  # minor units
+    after: Mapped[Decimal] = mapped_column(Numeric(20, 2))
+    # +1 when the customer starts paying, -1 when they stop, else 0 (customer counts).
+    paying_delta: Mapped[int] = mapped_column(Integer)
+    subscriptions: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class LedgerCustomer(Base):
+    """A customer's MRR now and the next moment it may change without a new event."""
+
+    __tablename__ = "revenue_ledger_customers"
+    __table_args__ = (Index("ix_revenue_ledger_customers_next", "project_id", "next_change_at"),)
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    customer_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    mrr: Mapped[Decimal] = mapped_column(Numeric(20, 2))
+    next_change_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LedgerState(Base):
+    """How current a project's stored ledger is: the conventions and time zone it was
+    computed under, and the last subscription version it has seen."""
+
+    __tablename__ = "revenue_ledgers"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    rules_key: Mapped[str] = mapped_column(String(200))
+    last_version_id: Mapped[int] = mapped_column(Integer, default=0)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -153,6 +153,9 @@ class Ledger:
 
     changes: list[Change] = field(default_factory=list)
     final: dict[str, Decimal] = field(default_factory=dict)
+    # Each customer's next moment after ``until`` at which their MRR may change with no
+    # new event (a subscription's end, a coupon running out, a past-due cut-off).
+    pending: dict[str, datetime] = field(default_factory=dict)
 
 
 def movements(states: Iterable[State], rules: Conventions, zone: str, until: datetime) -> Ledger:
@@ -168,12 +171,15 @@ def movements(states: Iterable[State], rules: Conventions, zone: str, until: dat
     for subscription, found in by_subscription.items():
         ordered = sorted(found, key=lambda s: s.since)
         timelines[subscription] = ordered
+    ledger = Ledger()
+    for subscription, ordered in timelines.items():
         for state in ordered:
             customer = state.customer_id
             for moment in _moments(state, rules):
                 if moment <= until:
                     points[customer].append((moment, subscription))
-    ledger = Ledger()
+                elif moment < ledger.pending.get(customer, moment + timedelta(seconds=1)):
+                    ledger.pending[customer] = moment
     for customer, moments in points.items():
         current: dict[str, Decimal] = {}
         ever = False

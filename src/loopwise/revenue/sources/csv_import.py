@@ -113,7 +113,8 @@ def import_subscriptions(
     for subscription, since, data, line in states:
         session.add(
             BillingObjectVersion(project_id=project_id, kind="subscription",
-                                 external_id=subscription, event_id=f"csv:{digest}:{line}",
+                                 external_id=subscription, customer_id=data["customer"],
+                                 event_id=f"csv:{digest}:{line}",
                                  version_at=since, data=data)
         )  # fmt: skip
     audit.record(session, actor, "revenue.imported", "subscriptions", project_id=project_id,

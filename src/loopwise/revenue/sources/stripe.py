@@ -134,6 +134,8 @@ def store_object(
     if kind == "subscription":
         session.add(BillingObjectVersion(project_id=project_id, kind=kind,
                                          external_id=_clean(thing["id"])[:100],
+                                         customer_id=_clean(str(_id(thing.get("customer"))
+                                                                or ""))[:100],
                                          event_id=source_event[:100], version_at=at,
                                          data=thing))  # fmt: skip
     return outcome

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -17,19 +18,31 @@ from loopwise.revenue.mrr import Discount, Item, State
 INTERVALS = ("day", "week", "month", "year")
 
 
-def subscription_states(session: Session, project_id: int, currency: str) -> list[State]:
-    """Every recorded state of the project's Stripe subscriptions priced in ``currency``
-    (others wait for exchange rates), oldest first."""
-    rows = session.scalars(
+CHUNK = 10_000
+
+
+def subscription_states(
+    session: Session, project_id: int, currency: str, customers: Iterable[str] | None = None
+) -> list[State]:
+    """Every recorded state of the project's subscriptions priced in ``currency`` (others
+    wait for exchange rates), oldest first; only ``customers``' when given."""
+    query = (
         select(BillingObjectVersion)
         .where(BillingObjectVersion.project_id == project_id)
         .where(BillingObjectVersion.kind == "subscription")
-        .order_by(BillingObjectVersion.external_id, BillingObjectVersion.version_at,
-                  BillingObjectVersion.id)
-    )  # fmt: skip
+    )
+    if customers is None:
+        batches = [query]
+    else:  # PostgreSQL binds at most 65,535 values per statement
+        wanted = sorted(set(customers))
+        batches = [query.where(BillingObjectVersion.customer_id.in_(wanted[i : i + CHUNK]))
+                   for i in range(0, len(wanted), CHUNK)]  # fmt: skip
     versions: dict[str, list[BillingObjectVersion]] = defaultdict(list)
-    for row in rows:
-        versions[row.external_id].append(row)
+    for batch in batches:
+        for row in session.scalars(batch):
+            versions[row.external_id].append(row)
+    for found in versions.values():
+        found.sort(key=lambda r: (r.version_at, r.id))
     states = []
     for subscription, found in versions.items():
         overdue_since = None

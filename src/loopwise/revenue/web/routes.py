@@ -134,7 +134,9 @@ def revenue_settings_api(
 @router.get("/api/projects/{project_id}/revenue/mrr")
 def mrr_api(project: ProjectDep, principal: Reader, db: DbDep, months: int = 12) -> JSONResponse:
     """MRR, customers and movements per month (minor units of the reporting currency)."""
-    return JSONResponse(_report_json(mrr_report(db, project.id, project.timezone, months=months)))
+    report = mrr_report(db, project.id, project.timezone, months=months)
+    db.commit()  # keeps what the ledger refreshed on the way
+    return JSONResponse(_report_json(report))
 
 
 def _text(raw: bytes) -> str:
@@ -179,6 +181,7 @@ def _page(
     request: Request, project: ProjectInfo, db: Any, errors: dict[str, str], status: int
 ) -> Response:
     report = mrr_report(db, project.id, project.timezone, months=12)
+    db.commit()  # keeps what the ledger refreshed on the way
     labels = [p.start.strftime("%Y-%m") for p in report.periods]
     colours = {"new": "#10b981", "expansion": "#4f46e5", "reactivation": "#0ea5e9",
                "contraction": "#f59e0b", "churn": "#ef4444"}  # fmt: skip
@@ -217,6 +220,7 @@ def analysis_page(
 ) -> Response:  # fmt: skip
     found = revenue_analysis(db, warehouse, project.id, project.timezone, months=12,
                              by=by if by in ("plan", "channel") else "")  # fmt: skip
+    db.commit()
     values = {"project": project, "a": found,
               "view": "customers" if view == "customers" else "revenue"}  # fmt: skip
     return render(request, "revenue/analysis.html", values)
@@ -334,6 +338,7 @@ def cac_api(
     if model not in ("first_touch", "last_touch"):
         raise InvalidInput("model", "is first_touch or last_touch")
     found = cac(db, warehouse, project.id, project.timezone, start, end, model=model)  # type: ignore[arg-type]
+    db.commit()
     return JSONResponse({
         "start": found.start.isoformat(), "end": found.end.isoformat(), "model": found.model,
         "blended_cac": _float(found.blended),
@@ -351,6 +356,7 @@ def analysis_api(
     segment), trial-to-paid conversion per month, and unit economics per plan over the
     last ``months`` calendar months (amounts in minor units)."""
     found = revenue_analysis(db, warehouse, project.id, project.timezone, months=months, by=by)
+    db.commit()
     return JSONResponse(_analysis_json(found))
 
 
@@ -381,6 +387,8 @@ def _analysis_json(found: RevenueAnalysis) -> dict[str, Any]:
 class RecomputeIn(BaseModel):
     start: date
     end: date
+    # Recompute every customer's movements first, not only those whose history changed.
+    full: bool = False
 
 
 def _money(value: Any) -> float | None:
@@ -394,7 +402,8 @@ def recompute_api(
 ) -> JSONResponse:  # fmt: skip
     """Rewrite the daily revenue metrics for days in [start, end), as the nightly job does
     for the last days (after importing old spend or history); idempotent."""
-    rows = recompute_metrics(db, warehouse, project.id, project.timezone, body.start, body.end)
+    rows = recompute_metrics(db, warehouse, project.id, project.timezone, body.start, body.end,
+                             full=body.full)  # fmt: skip
     db.commit()
     return JSONResponse({"rows": rows})
 
