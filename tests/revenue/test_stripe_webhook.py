@@ -306,3 +306,47 @@ def test_odd_signatures_events_of_other_objects_and_same_second_order(
         report = mrr_report(session, project, "UTC", months=1,
                             now=datetime(2026, 2, 20, tzinfo=UTC))  # fmt: skip
     assert report.periods[-1].mrr == 0
+
+
+def test_each_movement_names_its_subscription_rule_and_invoice_line(
+    client: TestClient, context: AppContext, project: int
+) -> None:
+    feb, mar = 1_770_000_000, 1_772_500_000  # 2 Feb, 3 Mar 2026
+    deliver(client, project, event("evt_x1", "customer.subscription.created",
+                                   subscription_state("active", 1), feb))  # fmt: skip
+    deliver(client, project, event("evt_x2", "customer.subscription.updated",
+                                   subscription_state("active", 3), mar))  # fmt: skip
+    subscription = fixture("subscription")["id"]
+    invoice = fixture("invoice")
+    line = dict(invoice["lines"]["data"][0])
+    line.update(id="il_seats", amount=4000, subscription=subscription,
+                period={"start": mar, "end": mar + 28 * 86_400})  # fmt: skip
+    invoice.update(id="in_seats", customer="cus_A", lines={"data": [line]})
+    deliver(client, project, event("evt_x3", "invoice.paid", invoice, mar + 60))
+    reader = bearer(create_token(context, create_user(context, Role.VIEWER).id))
+    found = client.get(f"/api/projects/{project}/revenue/customers/cus_A", headers=reader)
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert body["mrr"] == 6000.0
+    new, expansion = body["movements"]
+    assert (new["kind"], new["amount"], new["subscriptions"][0]["reason"]) == (
+        "new",
+        2000.0,
+        "the subscription began",
+    )
+    assert (expansion["kind"], expansion["amount"]) == ("expansion", 4000.0)
+    cause = expansion["subscriptions"][0]
+    assert cause["reason"] == "items, quantity or price changed"
+    assert cause["terms"].startswith("3 x 20.00 / month = 60.00 a month")
+    assert [(x["invoice"], x["line"], x["amount"]) for x in expansion["invoice_lines"]] == [
+        ("in_seats", "il_seats", 4000)
+    ]
+    assert new["invoice_lines"] == []
+    missing = client.get(f"/api/projects/{project}/revenue/customers/cus_nobody", headers=reader)
+    assert missing.status_code == 404
+    from tests.factories import sign_in
+
+    sign_in(client, create_user(context, Role.VIEWER).email)
+    page = client.get(f"/projects/{project}/revenue/customers/cus_A")
+    assert "items, quantity or price changed" in page.text
+    assert "in_seats" in page.text

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from loopwise.core import accounts, alerts, audit
 from loopwise.core.alerts import AlertKind
 from loopwise.core.audit import Actor
 from loopwise.core.db import transaction, utcnow
-from loopwise.core.errors import InvalidInput
+from loopwise.core.errors import InvalidInput, NotFound
 from loopwise.core.jobs import JobContext
 from loopwise.core.sealed import Unsealable, seal, unseal
 from loopwise.revenue import ledger, metrics
@@ -36,6 +37,7 @@ from loopwise.revenue.cac import (
     import_spend,
     new_customers,
 )
+from loopwise.revenue.explain import Explained, explain
 from loopwise.revenue.metrics import Summary
 from loopwise.revenue.models import BillingObject, BillingSource, MarketingSpend, RevenueSettings
 from loopwise.revenue.mrr import Change, Conventions, Period, state_mrr
@@ -61,7 +63,7 @@ __all__ = [
     "backfill_stripe",
     "cac",
     "check_cac",
-    "customers_of_person",
+    "customer_ledger", "customers_of_person",
     "import_spend",
     "import_subscriptions",
     "metrics_summary",
@@ -442,3 +444,30 @@ def _month_starts(today: date, months: int) -> list[date]:
         index = first.year * 12 + first.month - 1 - back
         starts.append(date(index // 12, index % 12 + 1, 1))
     return starts
+
+
+@dataclass(frozen=True)
+class CustomerLedger:
+    customer_id: str
+    person_id: str
+    currency: str
+    mrr: Decimal
+    movements: list[Explained]  # oldest first
+
+
+def customer_ledger(
+    session: Session, project_id: int, timezone: str, customer_id: str,
+    now: datetime | None = None,
+) -> CustomerLedger:  # fmt: skip
+    """One customer's MRR movements, each with the subscription states, rule and invoice
+    lines behind it; ``NotFound`` for a customer the project has never seen."""
+    rules = revenue_rules(session, project_id)
+    _ready(session, project_id, rules, timezone, now or utcnow())
+    changes = ledger.of_customers(session, project_id, [customer_id])
+    row = session.get(BillingObject, (project_id, "customer", customer_id))
+    if not changes and row is None:
+        raise NotFound(f"customer {customer_id}")
+    states = subscription_states(session, project_id, rules.currency, [customer_id])
+    found = explain(session, project_id, changes, states, rules.conventions, timezone)
+    mrr = changes[-1].after if changes else Decimal(0)
+    return CustomerLedger(customer_id, row.person_id if row else "", rules.currency, mrr, found)

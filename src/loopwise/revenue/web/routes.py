@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import Path as FastPath
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +27,7 @@ from loopwise.revenue.facade import (
     RevenueAnalysis,
     SignatureError,
     cac,
+    customer_ledger,
     import_spend,
     import_subscriptions,
     metrics_summary,
@@ -382,6 +384,56 @@ def _analysis_json(found: RevenueAnalysis) -> dict[str, Any]:
             for p in found.plans
         ],
     }  # fmt: skip
+
+
+CustomerId = Annotated[str, FastPath(min_length=1, max_length=100)]
+
+
+@router.get("/api/projects/{project_id}/revenue/customers/{customer_id}")
+def customer_api(
+    customer_id: CustomerId, project: ProjectDep, principal: Reader, db: DbDep
+) -> JSONResponse:
+    """One customer's MRR ledger: every movement with the subscription states, the rule
+    and the invoice lines behind it (amounts in minor units)."""
+    found = customer_ledger(db, project.id, project.timezone, customer_id)
+    db.commit()
+    return JSONResponse({
+        "customer": found.customer_id, "person_id": found.person_id or None,
+        "currency": found.currency, "mrr": _money(found.mrr),
+        "movements": [_explained_json(e) for e in found.movements],
+    })  # fmt: skip
+
+
+def _explained_json(e: Any) -> dict[str, Any]:
+    c = e.change
+    return {
+        "day": c.day.isoformat(), "kind": c.kind, "amount": _money(c.amount),
+        "mrr_before": _money(c.before), "mrr_after": _money(c.after),
+        "subscriptions": [
+            {"id": x.subscription, "status": x.status, "plan": x.plan, "terms": x.terms,
+             "mrr": _money(x.mrr), "reason": x.reason} for x in e.causes
+        ],
+        "invoice_lines": [
+            {"invoice": line.invoice, "line": line.line, "subscription": line.subscription,
+             "amount": line.amount, "currency": line.currency,
+             "period_start": line.period_start.isoformat() if line.period_start else None,
+             "period_end": line.period_end.isoformat() if line.period_end else None,
+             "proration": line.proration} for line in e.lines
+        ],
+    }  # fmt: skip
+
+
+@router.get(
+    "/projects/{project_id}/revenue/customers/{customer_id}", response_class=HTMLResponse,
+    include_in_schema=False,
+)  # fmt: skip
+def customer_page(
+    request: Request, customer_id: CustomerId, project: ProjectDep, principal: Reader,
+    db: DbDep,
+) -> Response:  # fmt: skip
+    found = customer_ledger(db, project.id, project.timezone, customer_id)
+    db.commit()
+    return render(request, "revenue/customer.html", {"project": project, "c": found})
 
 
 class RecomputeIn(BaseModel):
