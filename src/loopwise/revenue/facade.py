@@ -19,7 +19,7 @@ from loopwise.core.db import transaction, utcnow
 from loopwise.core.errors import InvalidInput, NotFound
 from loopwise.core.jobs import JobContext
 from loopwise.core.sealed import Unsealable, seal, unseal
-from loopwise.revenue import ledger, metrics
+from loopwise.revenue import fx, ledger, metrics
 from loopwise.revenue.analysis import (
     Cohort,
     PlanFigures,
@@ -471,3 +471,10 @@ def customer_ledger(
     found = explain(session, project_id, changes, states, rules.conventions, timezone)
     mrr = changes[-1].after if changes else Decimal(0)
     return CustomerLedger(customer_id, row.person_id if row else "", rules.currency, mrr, found)
+
+
+def import_fx_rates(session: Session, actor: Actor, project_id: int, text: str) -> int:
+    """Exchange rates into the reporting currency (``date,currency,rate``); all or none."""
+    return fx.import_rates(
+        session, actor, project_id, text, revenue_rules(session, project_id).currency
+    )

@@ -126,7 +126,7 @@ def _refresh(
             )
     rows = [
         {"project_id": project_id, "customer_id": c.customer_id[:100], "day": c.day,
-         "kind": c.kind, "before": c.before, "after": c.after,
+         "kind": c.kind, "before": c.before, "after": c.after, "fx": c.fx,
          "paying_delta": (c.after > 0) - (c.before > 0), "subscriptions": list(c.subscriptions)}
         for c in ledger.changes
     ]  # fmt: skip
@@ -148,18 +148,20 @@ def _refresh(
 def _per_day(
     session: Session, project_id: int, first: date, end: date
 ) -> dict[date, dict[str, list[Decimal]]]:
-    """Per day in [first, end) and kind: [amount, count, paying delta]."""
+    """Per day in [first, end) and kind: [movement amount, count, paying delta, fx]."""
     rows = session.execute(
-        select(Movement.day, Movement.kind, func.sum(Movement.after - Movement.before),
-               func.count(), func.sum(Movement.paying_delta))
+        select(Movement.day, Movement.kind,
+               func.sum(Movement.after - Movement.before - Movement.fx),
+               func.count(), func.sum(Movement.paying_delta), func.sum(Movement.fx))
         .where(Movement.project_id == project_id)
         .where(Movement.day >= first)
         .where(Movement.day < end)
         .group_by(Movement.day, Movement.kind)
     )  # fmt: skip
     found: dict[date, dict[str, list[Decimal]]] = defaultdict(dict)
-    for day, kind, amount, count, delta in rows:
-        found[day][kind] = [Decimal(amount or 0), Decimal(count), Decimal(delta or 0)]
+    for day, kind, amount, count, delta, fx in rows:
+        found[day][kind] = [Decimal(amount or 0), Decimal(count), Decimal(delta or 0),
+                            Decimal(fx or 0)]  # fmt: skip
     return found
 
 
@@ -181,7 +183,7 @@ def daily(session: Session, project_id: int, first: date, end: date) -> list[Day
     day = first
     while day < end:
         kinds = days.get(day, {})
-        total += sum((v[0] for v in kinds.values()), Decimal(0))
+        total += sum((v[0] + v[3] for v in kinds.values()), Decimal(0))
         paying += int(sum((v[2] for v in kinds.values()), Decimal(0)))
         found.append(DayTotals(day, total, paying, int(kinds.get("churn", [0, 0, 0])[1])))
         day = date.fromordinal(day.toordinal() + 1)
@@ -199,23 +201,26 @@ def periods(session: Session, project_id: int, starts: Sequence[date], end: date
         start_mrr, start_paying, churned = total, paying, 0
         for day, kinds in days.items():
             if first <= day < after:
-                for kind, (amount, count, delta) in kinds.items():
+                for kind, (amount, count, delta, fx) in kinds.items():
                     sums[kind] += amount
-                    total += amount
+                    sums["fx"] += fx
+                    total += amount + fx
                     paying += int(delta)
                     churned += int(count) if kind == "churn" else 0
         found.append(Period(
             start=first, mrr=total, customers=paying, new=sums["new"],
             expansion=sums["expansion"], contraction=sums["contraction"], churn=sums["churn"],
             reactivation=sums["reactivation"], start_mrr=start_mrr,
-            start_customers=start_paying, churned_customers=churned,
+            start_customers=start_paying, churned_customers=churned, fx=sums["fx"],
         ))  # fmt: skip
     return found
 
 
 def _change(row: Movement) -> Change:
-    return Change(row.customer_id, row.day, Decimal(row.before), Decimal(row.after),
-                  cast(Kind, row.kind), tuple(row.subscriptions or ()))  # fmt: skip
+    return Change(
+        row.customer_id, row.day, Decimal(row.before), Decimal(row.after),
+        cast(Kind, row.kind), tuple(row.subscriptions or ()), Decimal(row.fx),
+    )  # fmt: skip
 
 
 def latest(session: Session, project_id: int, limit: int = 50) -> list[Change]:
@@ -256,13 +261,14 @@ def stored(session: Session, project_id: int) -> Ledger:
     """The whole stored ledger (for analyses that follow every customer)."""
     rows = session.execute(
         select(Movement.customer_id, Movement.day, Movement.before, Movement.after,
-               Movement.kind, Movement.subscriptions)
+               Movement.kind, Movement.subscriptions, Movement.fx)
         .where(Movement.project_id == project_id)
         .order_by(Movement.day, Movement.customer_id)
     )  # fmt: skip
     ledger = Ledger()
-    for customer, day, before, after, kind, subscriptions in rows:
+    for customer, day, before, after, kind, subscriptions, fx in rows:
         ledger.changes.append(Change(customer, day, Decimal(before), Decimal(after),
-                                     cast(Kind, kind), tuple(subscriptions or ())))  # fmt: skip
+                                     cast(Kind, kind), tuple(subscriptions or ()),
+                                     Decimal(fx)))  # fmt: skip
         ledger.final[customer] = Decimal(after)
     return ledger

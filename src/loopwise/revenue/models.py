@@ -222,6 +222,8 @@ class Movement(Base):
     kind: Mapped[str] = mapped_column(String(20))  # new, expansion, contraction, churn, …
     before: Mapped[Decimal] = mapped_column(Numeric(20, 2))  # minor units
     after: Mapped[Decimal] = mapped_column(Numeric(20, 2))
+    # The part of after - before due to exchange rates alone (kind "fx" when all of it).
+    fx: Mapped[Decimal] = mapped_column(Numeric(20, 2), default=0)
     # +1 when the customer starts paying, -1 when they stop, else 0 (customer counts).
     paying_delta: Mapped[int] = mapped_column(Integer)
     subscriptions: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -253,3 +255,17 @@ class LedgerState(Base):
     rules_key: Mapped[str] = mapped_column(String(200))
     last_version_id: Mapped[int] = mapped_column(Integer, default=0)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FxRate(Base):
+    """An exchange rate: reporting-currency units per unit of ``currency`` from ``day``
+    (until the next rate for that currency)."""
+
+    __tablename__ = "revenue_fx_rates"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    currency: Mapped[str] = mapped_column(String(10), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    rate: Mapped[Decimal] = mapped_column(Numeric(24, 12))

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 CENT = Decimal("0.01")
 PER_MONTH = {"day": Decimal(365) / 12, "week": Decimal(52) / 12, "month": Decimal(1),
              "year": Decimal(1) / 12}  # fmt: skip
-Movement = Literal["new", "expansion", "contraction", "churn", "reactivation"]
+Movement = Literal["new", "expansion", "contraction", "churn", "reactivation", "fx"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,9 @@ class State:
     ended_at: datetime | None = None
     past_due_since: datetime | None = None
     plan: str = ""  # the first item's plan (price nickname or id), for per-plan figures
+    # Reporting-currency units per unit of the subscription's currency, at the start of
+    # the state's service period (1 when it is priced in the reporting currency).
+    rate: Decimal = Decimal(1)
 
 
 def monthly(item: Item) -> Decimal:
@@ -86,7 +89,13 @@ def monthly(item: Item) -> Decimal:
 
 
 def state_mrr(state: State, at: datetime, rules: Conventions) -> Decimal:
-    """The MRR a subscription state contributes at a moment, in minor units."""
+    """The MRR a subscription state contributes at a moment, in minor units of the
+    reporting currency."""
+    return native_mrr(state, at, rules) * state.rate
+
+
+def native_mrr(state: State, at: datetime, rules: Conventions) -> Decimal:
+    """The same in the subscription's own currency."""
     if state.status in ("trialing", "incomplete", "incomplete_expired", "paused"):
         return Decimal(0)
     if state.ended_at is not None and state.ended_at <= at:
@@ -141,10 +150,13 @@ class Change:
     after: Decimal
     kind: Movement
     subscriptions: tuple[str, ...]  # the subscriptions whose state changed that day
+    # The part of after - before due to exchange rates alone (never a movement).
+    fx: Decimal = Decimal(0)
 
     @property
     def amount(self) -> Decimal:
-        return self.after - self.before
+        """The movement's amount, exchange-rate effect excluded."""
+        return self.after - self.before - self.fx
 
 
 @dataclass
@@ -182,24 +194,40 @@ def movements(states: Iterable[State], rules: Conventions, zone: str, until: dat
                     ledger.pending[customer] = moment
     for customer, moments in points.items():
         current: dict[str, Decimal] = {}
+        native: dict[str, Decimal] = {}
+        rates: dict[str, Decimal] = {}
         ever = False
         last_total = Decimal(0)
-        by_day: dict[date, tuple[Decimal, set[str]]] = {}
+        by_day: dict[date, tuple[Decimal, set[str], Decimal]] = {}
         for moment, subscription in sorted(moments):
-            current[subscription] = _mrr_at(timelines[subscription], moment, rules)
+            valid = [s for s in timelines[subscription] if s.since <= moment]
+            now_native = native_mrr(valid[-1], moment, rules) if valid else Decimal(0)
+            rate = valid[-1].rate if valid else rates.get(subscription, Decimal(1))
+            # A rate change on a subscription that pays before and after is the FX effect,
+            # valued on its new amount; the rest is a movement at the old rate.
+            was_native, was_rate = native.get(subscription, Decimal(0)), rates.get(subscription)
+            fx = Decimal(0)
+            if was_native > 0 and now_native > 0 and was_rate is not None:
+                fx = now_native * (rate - was_rate)
+            native[subscription], rates[subscription] = now_native, rate
+            current[subscription] = now_native * rate
             total = sum(current.values(), Decimal(0))
             day = moment.astimezone(tz).date()
-            touched = by_day.get(day, (total, set()))[1] | {subscription}
-            by_day[day] = (total, touched)
+            _, touched, day_fx = by_day.get(day, (total, set(), Decimal(0)))
+            by_day[day] = (total, touched | {subscription}, day_fx + fx)
         for day in sorted(by_day):
-            total, touched = by_day[day]
+            total, touched, fx = by_day[day]
             rounded = total.quantize(CENT, ROUND_HALF_UP)
             if rounded == last_total:
                 continue
-            kind = _kind(last_total, rounded, ever)
+            fx = fx.quantize(CENT, ROUND_HALF_UP) if rounded > 0 else Decimal(0)
+            moved = rounded - last_total - fx
+            kind: Movement = "fx" if moved == 0 else _kind(last_total, last_total + moved, ever)
+            if kind == "churn" and rounded > 0:
+                kind = "contraction"
             ever = ever or rounded > 0
             ledger.changes.append(
-                Change(customer, day, last_total, rounded, kind, tuple(sorted(touched)))
+                Change(customer, day, last_total, rounded, kind, tuple(sorted(touched)), fx)
             )
             last_total = rounded
         ledger.final[customer] = last_total
@@ -217,12 +245,6 @@ def _moments(state: State, rules: Conventions) -> list[datetime]:
     if rules.past_due_days is not None and state.past_due_since is not None:
         found.append(state.past_due_since + timedelta(days=rules.past_due_days))
     return found
-
-
-def _mrr_at(timeline: Sequence[State], moment: datetime, rules: Conventions) -> Decimal:
-    """The subscription's MRR at a moment: its latest state that began by then."""
-    valid = [s for s in timeline if s.since <= moment]
-    return state_mrr(valid[-1], moment, rules) if valid else Decimal(0)
 
 
 def _kind(before: Decimal, after: Decimal, ever: bool) -> Movement:
@@ -248,6 +270,7 @@ class Period:
     start_mrr: Decimal = Decimal(0)
     start_customers: int = 0
     churned_customers: int = 0
+    fx: Decimal = Decimal(0)  # the exchange-rate effect: a row of its own, not a movement
 
     @property
     def net(self) -> Decimal:
@@ -317,6 +340,7 @@ def periods(ledger: Ledger, starts: Sequence[date], end: date) -> list[Period]:
         while position < len(changes) and changes[position].day < after:
             change = changes[position]
             sums[change.kind] += change.amount
+            sums["fx"] += change.fx
             churned += change.kind == "churn"
             current[change.customer_id] = change.after
             position += 1
@@ -333,6 +357,7 @@ def periods(ledger: Ledger, starts: Sequence[date], end: date) -> list[Period]:
                 start_mrr=start_mrr,
                 start_customers=start_customers,
                 churned_customers=churned,
+                fx=sums["fx"],
             )
         )
     return found

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loopwise.revenue.models import BillingObjectVersion
+from loopwise.revenue.models import BillingObjectVersion, FxRate
 from loopwise.revenue.mrr import Discount, Item, State
 
 INTERVALS = ("day", "week", "month", "year")
@@ -43,6 +44,7 @@ def subscription_states(
             versions[row.external_id].append(row)
     for found in versions.values():
         found.sort(key=lambda r: (r.version_at, r.id))
+    rates = _rates(session, project_id)
     states = []
     for subscription, found in versions.items():
         overdue_since = None
@@ -56,9 +58,16 @@ def subscription_states(
             since = row.version_at
             if number == 0:  # the first state counts from the subscription's start
                 since = min(since, _time(data.get("start_date")) or since)
-            items = tuple(_items(data, currency))
-            if not items and _priced_in_other_currency(data, currency):
-                continue
+            native = _currency(data) or currency.lower()
+            rate = Decimal(1)
+            if native != currency.lower():
+                # Converted at the start of the service period the state belongs to.
+                start = _time(data.get("current_period_start")) or since
+                found_rate = _rate_on(rates, native, start.date())
+                if found_rate is None:
+                    continue  # no rate for that day yet: left out until one is imported
+                rate = found_rate
+            items = tuple(_items(data, native))
             states.append(
                 State(
                     subscription_id=subscription,
@@ -71,6 +80,7 @@ def subscription_states(
                     ended_at=_time(data.get("ended_at")),
                     past_due_since=overdue_since,
                     plan=_plan(data),
+                    rate=rate,
                 )
             )
     return states
@@ -99,12 +109,39 @@ def _items(data: dict[str, Any], currency: str) -> list[Item]:
     return found
 
 
-def _priced_in_other_currency(data: dict[str, Any], currency: str) -> bool:
+def _currency(data: dict[str, Any]) -> str:
+    """The subscription's currency: its first priced item's, else its own field."""
     for item in (data.get("items") or {}).get("data") or []:
         price = item.get("price") or item.get("plan") or {}
-        if str(price.get("currency") or "").lower() not in ("", currency.lower()):
-            return True
-    return False
+        if isinstance(price.get("currency"), str) and price["currency"]:
+            return str(price["currency"]).lower()
+    return str(data.get("currency") or "").lower()
+
+
+Rates = dict[str, tuple[list[date], list[Decimal]]]
+
+
+def _rates(session: Session, project_id: int) -> Rates:
+    found: dict[str, tuple[list[date], list[Decimal]]] = {}
+    rows = session.execute(
+        select(FxRate.currency, FxRate.day, FxRate.rate)
+        .where(FxRate.project_id == project_id)
+        .order_by(FxRate.currency, FxRate.day)
+    )
+    for currency, day, rate in rows:
+        days, values = found.setdefault(currency, ([], []))
+        days.append(day)
+        values.append(Decimal(rate))
+    return found
+
+
+def _rate_on(rates: Rates, currency: str, day: date) -> Decimal | None:
+    """The latest rate for ``currency`` on or before ``day``."""
+    if currency not in rates:
+        return None
+    days, values = rates[currency]
+    index = bisect.bisect_right(days, day) - 1
+    return values[index] if index >= 0 else None
 
 
 def _discount(data: dict[str, Any]) -> Discount | None:

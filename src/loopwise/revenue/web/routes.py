@@ -28,6 +28,7 @@ from loopwise.revenue.facade import (
     SignatureError,
     cac,
     customer_ledger,
+    import_fx_rates,
     import_spend,
     import_subscriptions,
     metrics_summary,
@@ -157,7 +158,7 @@ def _report_json(report: MrrReport) -> dict[str, Any]:
             {"start": p.start.isoformat(), "mrr": int(p.mrr), "arr": int(p.mrr * 12),
              "customers": p.customers, "new": int(p.new), "expansion": int(p.expansion),
              "contraction": int(p.contraction), "churn": int(p.churn),
-             "reactivation": int(p.reactivation),
+             "reactivation": int(p.reactivation), "fx": int(p.fx),
              "arpa": _float(p.arpa), "customer_churn_rate": _float(p.customer_churn_rate),
              "gross_mrr_churn_rate": _float(p.gross_mrr_churn_rate),
              "net_mrr_churn_rate": _float(p.net_mrr_churn_rate),
@@ -323,6 +324,25 @@ async def import_spend_api(
         raise InvalidInput("body", "is larger than 20 MB")
     try:
         rows = import_spend(db, principal.actor(client_ip(request)), project.id, _text(raw))
+    except ImportRefused as exc:
+        db.rollback()
+        errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors]
+        return JSONResponse({"error": "import refused", "errors": errors}, status_code=422)
+    db.commit()
+    return JSONResponse({"rows": rows})
+
+
+@router.post("/api/projects/{project_id}/revenue/import/fx")
+async def import_fx_api(
+    request: Request, project: ProjectDep, principal: SettingsEditor, db: DbDep
+) -> JSONResponse:
+    """Exchange rates as CSV (``date,currency,rate``: reporting-currency units per unit of
+    ``currency`` from that day on): all rows or none; a day and currency again is replaced."""
+    raw = await read_capped(request, MAX_IMPORT)
+    if raw is None:
+        raise InvalidInput("body", "is larger than 20 MB")
+    try:
+        rows = import_fx_rates(db, principal.actor(client_ip(request)), project.id, _text(raw))
     except ImportRefused as exc:
         db.rollback()
         errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors]

@@ -1,5 +1,5 @@
-"""The stored MRR ledger: movements, each customer's current MRR and next change, and
-how current the ledger is.
+"""The stored MRR ledger: movements, each customer's current MRR and next change, how
+current the ledger is, and exchange rates.
 
 Revision ID: 0008
 Revises: 0007
@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("before", sa.Numeric(20, 2), nullable=False),
         sa.Column("after", sa.Numeric(20, 2), nullable=False),
+        sa.Column("fx", sa.Numeric(20, 2), nullable=False),
         sa.Column("paying_delta", sa.Integer(), nullable=False),
         sa.Column("subscriptions", sa.JSON(), nullable=False),
         _project_fk("revenue_movements"),
@@ -69,6 +70,15 @@ def upgrade() -> None:
         "ix_revenue_ledger_customers_next",
         "revenue_ledger_customers",
         ["project_id", "next_change_at"],
+    )
+    op.create_table(
+        "revenue_fx_rates",
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("currency", sa.String(length=10), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("rate", sa.Numeric(24, 12), nullable=False),
+        _project_fk("revenue_fx_rates"),
+        sa.PrimaryKeyConstraint("project_id", "currency", "day", name=op.f("pk_revenue_fx_rates")),
     )
     op.create_table(
         "revenue_ledgers",
@@ -104,7 +114,9 @@ def _fill_customers() -> None:
 
 
 def downgrade() -> None:
-    for table in ("revenue_ledgers", "revenue_ledger_customers", "revenue_movements"):
+    for table in (
+        "revenue_ledgers", "revenue_fx_rates", "revenue_ledger_customers", "revenue_movements",
+    ):  # fmt: skip
         op.drop_table(table)
     op.drop_index("ix_billing_object_versions_customer", "billing_object_versions")
     with op.batch_alter_table("billing_object_versions") as batch:
