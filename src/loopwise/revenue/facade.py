@@ -41,6 +41,7 @@ from loopwise.revenue.explain import Explained, explain
 from loopwise.revenue.metrics import Summary
 from loopwise.revenue.models import BillingObject, BillingSource, MarketingSpend, RevenueSettings
 from loopwise.revenue.mrr import Change, Conventions, Period, state_mrr
+from loopwise.revenue.sources import table_import
 from loopwise.revenue.sources.csv_import import (
     Imported,
     ImportRefused,
@@ -478,3 +479,13 @@ def import_fx_rates(session: Session, actor: Actor, project_id: int, text: str) 
     return fx.import_rates(
         session, actor, project_id, text, revenue_rules(session, project_id).currency
     )
+
+
+def import_table(
+    session: Session, actor: Actor, project_id: int, kind: str, text: str, *,
+    as_json: bool = False, timezone: str = "UTC",
+) -> int:  # fmt: skip
+    """Customers, invoices or payments from another billing system, as CSV or a JSON
+    array (columns in docs/revenue.md): all rows or none, re-imports update."""
+    return table_import.import_rows(session, actor, project_id, kind, text, as_json=as_json,
+                                    zone=timezone)  # fmt: skip

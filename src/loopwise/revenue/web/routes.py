@@ -31,6 +31,7 @@ from loopwise.revenue.facade import (
     import_fx_rates,
     import_spend,
     import_subscriptions,
+    import_table,
     metrics_summary,
     mrr_report,
     nightly_metrics,
@@ -289,6 +290,7 @@ def stripe_secret_form(
 
 
 MAX_IMPORT = 20_000_000
+IMPORT_KINDS = ("subscriptions", "customers", "invoices", "payments", "spend", "fx")
 PAGE_DAYS = 30  # the page's acquisition table covers the last 30 days
 
 
@@ -343,6 +345,32 @@ async def import_fx_api(
         raise InvalidInput("body", "is larger than 20 MB")
     try:
         rows = import_fx_rates(db, principal.actor(client_ip(request)), project.id, _text(raw))
+    except ImportRefused as exc:
+        db.rollback()
+        errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors]
+        return JSONResponse({"error": "import refused", "errors": errors}, status_code=422)
+    db.commit()
+    return JSONResponse({"rows": rows})
+
+
+TableKind = Annotated[str, FastPath(pattern="^(customers|invoices|payments)$")]
+
+
+@router.post("/api/projects/{project_id}/revenue/import/{kind}")
+async def import_table_api(
+    request: Request, kind: TableKind, project: ProjectDep, principal: SettingsEditor,
+    db: DbDep,
+) -> JSONResponse:  # fmt: skip
+    """Customers, invoices or payments from another billing system: CSV with a header, or
+    a JSON array of objects (``Content-Type: application/json``), columns in
+    docs/revenue.md; all rows or none, each problem named by line and field."""
+    raw = await read_capped(request, MAX_IMPORT)
+    if raw is None:
+        raise InvalidInput("body", "is larger than 20 MB")
+    as_json = request.headers.get("content-type", "").startswith("application/json")
+    try:
+        rows = import_table(db, principal.actor(client_ip(request)), project.id, kind,
+                            _text(raw), as_json=as_json, timezone=project.timezone)  # fmt: skip
     except ImportRefused as exc:
         db.rollback()
         errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors]
@@ -522,16 +550,25 @@ async def import_form(
     principal: SettingsEditor,
     db: DbDep,
     file: Annotated[UploadFile | None, File()] = None,
+    kind: Annotated[str, Form(max_length=20)] = "subscriptions",
 ) -> Response:
     raw = await file.read(MAX_IMPORT + 1) if file is not None else b""
     try:
+        if kind not in IMPORT_KINDS:
+            raise InvalidInput("kind", f"is one of {', '.join(IMPORT_KINDS)}")
         if not raw:
-            raise InvalidInput("file", "choose a CSV file of subscription states")
+            raise InvalidInput("file", "choose a CSV file")
         if len(raw) > MAX_IMPORT:
             raise InvalidInput("file", "is larger than 20 MB")
-        import_subscriptions(
-            db, principal.actor(client_ip(request)), project.id, _text(raw), project.timezone
-        )
+        actor, text = principal.actor(client_ip(request)), _text(raw)
+        if kind == "subscriptions":
+            import_subscriptions(db, actor, project.id, text, project.timezone)
+        elif kind == "spend":
+            import_spend(db, actor, project.id, text)
+        elif kind == "fx":
+            import_fx_rates(db, actor, project.id, text)
+        else:
+            import_table(db, actor, project.id, kind, text, timezone=project.timezone)
     except InvalidInput as exc:
         return _page(request, project, db, {exc.field: exc.message}, 422)
     except ImportRefused as exc:
