@@ -18,7 +18,7 @@ from loopwise.core.roles import Role
 from loopwise.ingest.ids import person_id_for
 from loopwise.revenue.facade import customers_of_person, mrr_report
 from loopwise.revenue.models import BillingObject, PaymentFailure, SourceEvent
-from loopwise.revenue.sources.stripe import SignatureError, sign, verify
+from loopwise.revenue.sources.stripe import SignatureError, relink_customers, sign, verify
 from loopwise.web.context import AppContext
 from tests.factories import bearer, create_project, create_token, create_user, flushed
 
@@ -262,6 +262,16 @@ def test_customers_link_to_persons_by_user_id_else_email(
     with transaction(context.sessions) as session:
         linked = customers_of_person(session, project, person_id_for(project, "user-42"))
     assert linked == ["cus_by_id"]
+    # c@x.io signs up later: the nightly relinking finds them.
+    later = {"api_key": write_key, "batch": [identify("user-90", "c@x.io")]}
+    assert client.post("/batch/", json=later).status_code == 200
+    flushed(context)
+    with transaction(context.sessions) as session:
+        assert relink_customers(session, project) == 1
+        assert relink_customers(session, project) == 0
+    assert stored(context, project, "customer", "cus_nobody").person_id == person_id_for(
+        project, "user-90"
+    )
 
 
 def test_odd_signatures_events_of_other_objects_and_same_second_order(

@@ -48,7 +48,13 @@ from loopwise.revenue.sources.csv_import import (
     RowError,
     import_subscriptions,
 )
-from loopwise.revenue.sources.stripe import Applied, SignatureError, apply_event, verify
+from loopwise.revenue.sources.stripe import (
+    Applied,
+    SignatureError,
+    apply_event,
+    relink_customers,
+    verify,
+)
 from loopwise.revenue.sources.stripe_backfill import BackfillError, Progress, backfill, client_for
 from loopwise.revenue.sources.stripe_states import subscription_states
 from loopwise.warehouse import Warehouse
@@ -332,7 +338,9 @@ def nightly_metrics(context: JobContext, now: datetime) -> str:
                                      today - timedelta(days=NIGHTLY_DAYS - 1),
                                      today + timedelta(days=1), now=now)  # fmt: skip
             fired = check_cac(session, project.id, today - timedelta(days=1), now)
-        done.append(f"project {project.id}: {rows} rows" + (", CAC alert" if fired else ""))
+            linked = relink_customers(session, project.id)
+        done.append(f"project {project.id}: {rows} rows" + (", CAC alert" if fired else "")
+                    + (f", {linked} customers linked" if linked else ""))  # fmt: skip
     return "; ".join(done) or "no project has revenue data"
 
 

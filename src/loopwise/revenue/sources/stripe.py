@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loopwise.core.db import utcnow
@@ -234,3 +235,27 @@ def _person(session: Session, project_id: int, customer: dict[str, Any]) -> str 
     user_id = found if isinstance(found, str) else None
     email = customer.get("email") if isinstance(customer.get("email"), str) else None
     return find_person(session, project_id, user_id=user_id, email=email)
+
+
+RELINK_BATCH = 5_000
+
+
+def relink_customers(session: Session, project_id: int) -> int:
+    """Link customers that had no person when they arrived to the person who has since
+    appeared (identified with their user id, or given their e-mail); returns how many."""
+    rows = session.scalars(
+        select(BillingObject)
+        .where(BillingObject.project_id == project_id)
+        .where(BillingObject.kind == "customer")
+        .where(BillingObject.person_id == "")
+        .where(BillingObject.deleted.is_(False))
+        .order_by(BillingObject.updated_at)
+        .limit(RELINK_BATCH)
+    )
+    linked = 0
+    for row in rows:
+        person = _person(session, project_id, row.data)
+        if person:
+            row.person_id = person
+            linked += 1
+    return linked
