@@ -7,12 +7,14 @@ settings.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
@@ -65,8 +67,18 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _json_loads(text: str | bytes) -> Any:
+    """JSON columns read with orjson (several times faster on large reads); the standard
+    library's reader for the rare value orjson refuses (NaN from an old row)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Build an engine; SQLite gets foreign keys and WAL so readers don't block the writer."""
+    kwargs.setdefault("json_deserializer", _json_loads)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)

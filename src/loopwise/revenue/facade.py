@@ -133,7 +133,7 @@ def receive_stripe(
         ) from None
     verify(payload, signature, secrets, now or utcnow())
     try:
-        event = json.loads(payload)
+        event = json.loads(payload, parse_constant=_no_constant)
     except ValueError:
         raise InvalidInput("body", "is not JSON") from None
     if not isinstance(event, dict):
@@ -142,6 +142,10 @@ def receive_stripe(
         return apply_event(session, project_id, event)
     except ValueError as exc:
         raise InvalidInput("body", str(exc)) from None
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,16 @@ never sees half of it.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import cast
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from loopwise.core.db import utcnow
@@ -107,12 +109,35 @@ def _count_customers(session: Session, project_id: int) -> int:
     ) or 0  # fmt: skip
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a large book is read: the objects
+    made here are freed by reference counting, and full collections over hundreds of
+    thousands of live states would otherwise take most of the time (docs/benchmarks.md)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _refresh(
+    session: Session, project_id: int, rules: Conventions, currency: str, zone: str,
+    moment: datetime, customers: set[str] | None,
+) -> None:  # fmt: skip
+    with _collector_paused():
+        _replace(session, project_id, rules, currency, zone, moment, customers)
+
+
+def _replace(
     session: Session, project_id: int, rules: Conventions, currency: str, zone: str,
     moment: datetime, customers: set[str] | None,
 ) -> None:  # fmt: skip
     states = subscription_states(session, project_id, currency, customers)
     ledger = movements(states, rules, zone, moment)
+    del states
     for table in (Movement, LedgerCustomer):
         if customers is None:
             session.execute(delete(table).where(table.project_id == project_id))
@@ -130,8 +155,9 @@ def _refresh(
          "paying_delta": (c.after > 0) - (c.before > 0), "subscriptions": list(c.subscriptions)}
         for c in ledger.changes
     ]  # fmt: skip
+    # Core inserts (executemany): the ORM's bulk path costs several times more per row.
     for first in range(0, len(rows), CHUNK):
-        session.execute(insert(Movement), rows[first : first + CHUNK])
+        session.execute(insert(cast(Table, Movement.__table__)), rows[first : first + CHUNK])
     known = set(ledger.final) | set(ledger.pending) | (customers or set())
     marks = [
         {"project_id": project_id, "customer_id": c[:100], "mrr": ledger.final.get(c, Decimal(0)),
@@ -139,7 +165,7 @@ def _refresh(
         for c in sorted(known) if c
     ]  # fmt: skip
     for first in range(0, len(marks), CHUNK):
-        session.execute(insert(LedgerCustomer), marks[first : first + CHUNK])
+        session.execute(insert(cast(Table, LedgerCustomer.__table__)), marks[first : first + CHUNK])
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -166,13 +192,20 @@ def _per_day(
 
 
 def _base(session: Session, project_id: int, before: date) -> tuple[Decimal, int]:
-    """MRR and paying customers at the end of the day before ``before``."""
+    """MRR and paying customers at the end of the day before ``before``: today's, from
+    each customer's current MRR, less the movements since (far fewer rows to read than
+    every movement before, on a long history)."""
+    now_mrr, now_paying = session.execute(
+        select(func.sum(LedgerCustomer.mrr), func.count().filter(LedgerCustomer.mrr > 0)).where(
+            LedgerCustomer.project_id == project_id
+        )
+    ).one()
     amount, paying = session.execute(
         select(func.sum(Movement.after - Movement.before), func.sum(Movement.paying_delta))
         .where(Movement.project_id == project_id)
-        .where(Movement.day < before)
+        .where(Movement.day >= before)
     ).one()
-    return Decimal(amount or 0), int(paying or 0)
+    return Decimal(now_mrr or 0) - Decimal(amount or 0), int(now_paying or 0) - int(paying or 0)
 
 
 def daily(session: Session, project_id: int, first: date, end: date) -> list[DayTotals]:

@@ -116,6 +116,7 @@ class BillingObjectVersion(Base):
     __table_args__ = (
         Index("ix_billing_object_versions_object", "project_id", "kind", "external_id"),
         Index("ix_billing_object_versions_customer", "project_id", "customer_id"),
+        Index("ix_billing_object_versions_latest", "project_id", "kind", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

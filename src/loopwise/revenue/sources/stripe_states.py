@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -27,62 +26,45 @@ def subscription_states(
 ) -> list[State]:
     """Every recorded state of the project's subscriptions priced in ``currency`` (others
     wait for exchange rates), oldest first; only ``customers``' when given."""
+    columns = (BillingObjectVersion.external_id, BillingObjectVersion.version_at,
+               BillingObjectVersion.data)  # fmt: skip
     query = (
-        select(BillingObjectVersion)
+        select(*columns)
         .where(BillingObjectVersion.project_id == project_id)
         .where(BillingObjectVersion.kind == "subscription")
-    )
+        .order_by(BillingObjectVersion.external_id, BillingObjectVersion.version_at,
+                  BillingObjectVersion.id)
+    )  # fmt: skip
     if customers is None:
         batches = [query]
     else:  # PostgreSQL binds at most 65,535 values per statement
         wanted = sorted(set(customers))
         batches = [query.where(BillingObjectVersion.customer_id.in_(wanted[i : i + CHUNK]))
                    for i in range(0, len(wanted), CHUNK)]  # fmt: skip
-    versions: dict[str, list[BillingObjectVersion]] = defaultdict(list)
-    for batch in batches:
-        for row in session.scalars(batch):
-            versions[row.external_id].append(row)
-    for found in versions.values():
-        found.sort(key=lambda r: (r.version_at, r.id))
     rates = _rates(session, project_id)
-    states = []
-    for subscription, found in versions.items():
-        overdue_since = None
-        for number, row in enumerate(found):
-            data = row.data
+    states: list[State] = []
+    for batch in batches:
+        # Streamed in subscription and time order: each version becomes a state at once and
+        # its JSON is dropped, so a large book never holds every document in memory.
+        current, number, overdue_since = None, 0, None
+        for subscription, version_at, data in session.execute(
+            batch.execution_options(yield_per=2_000)
+        ):
+            if subscription != current:
+                current, number, overdue_since = subscription, 0, None
+            else:
+                number += 1
             status = str(data.get("status") or "")
             if status in ("past_due", "unpaid"):
-                overdue_since = overdue_since or row.version_at
+                overdue_since = overdue_since or version_at
             else:
                 overdue_since = None
-            since = row.version_at
+            since = version_at
             if number == 0:  # the first state counts from the subscription's start
                 since = min(since, _time(data.get("start_date")) or since)
-            native = _currency(data) or currency.lower()
-            rate = Decimal(1)
-            if native != currency.lower():
-                # Converted at the start of the service period the state belongs to.
-                start = _time(data.get("current_period_start")) or since
-                found_rate = _rate_on(rates, native, start.date())
-                if found_rate is None:
-                    continue  # no rate for that day yet: left out until one is imported
-                rate = found_rate
-            items = tuple(_items(data, native))
-            states.append(
-                State(
-                    subscription_id=subscription,
-                    customer_id=_id(data.get("customer")),
-                    since=since,
-                    status=status,
-                    items=items,
-                    discount=_discount(data),
-                    canceled_at=_time(data.get("canceled_at")),
-                    ended_at=_time(data.get("ended_at")),
-                    past_due_since=overdue_since,
-                    plan=_plan(data),
-                    rate=rate,
-                )
-            )
+            state = _state(subscription, since, status, overdue_since, data, currency, rates)
+            if state is not None:
+                states.append(state)
     return states
 
 
@@ -107,6 +89,34 @@ def _items(data: dict[str, Any], currency: str) -> list[Item]:
             )
         )
     return found
+
+
+def _state(
+    subscription: str, since: datetime, status: str, overdue_since: datetime | None,
+    data: dict[str, Any], currency: str, rates: Rates,
+) -> State | None:  # fmt: skip
+    native = _currency(data) or currency.lower()
+    rate = Decimal(1)
+    if native != currency.lower():
+        # Converted at the start of the service period the state belongs to.
+        start = _time(data.get("current_period_start")) or since
+        found_rate = _rate_on(rates, native, start.date())
+        if found_rate is None:
+            return None  # no rate for that day yet: left out until one is imported
+        rate = found_rate
+    return State(
+        subscription_id=subscription,
+        customer_id=_id(data.get("customer")),
+        since=since,
+        status=status,
+        items=tuple(_items(data, native)),
+        discount=_discount(data),
+        canceled_at=_time(data.get("canceled_at")),
+        ended_at=_time(data.get("ended_at")),
+        past_due_since=overdue_since,
+        plan=_plan(data),
+        rate=rate,
+    )
 
 
 def _currency(data: dict[str, Any]) -> str:

@@ -36,6 +36,9 @@ def upgrade() -> None:
         "billing_object_versions",
         ["project_id", "customer_id"],
     )
+    op.create_index(
+        "ix_billing_object_versions_latest", "billing_object_versions", ["project_id", "kind", "id"]
+    )
     op.create_table(
         "revenue_movements",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -118,6 +121,7 @@ def downgrade() -> None:
         "revenue_ledgers", "revenue_fx_rates", "revenue_ledger_customers", "revenue_movements",
     ):  # fmt: skip
         op.drop_table(table)
+    op.drop_index("ix_billing_object_versions_latest", "billing_object_versions")
     op.drop_index("ix_billing_object_versions_customer", "billing_object_versions")
     with op.batch_alter_table("billing_object_versions") as batch:
         batch.drop_column("customer_id")
