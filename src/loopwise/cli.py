@@ -10,8 +10,10 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 import uvicorn
@@ -168,22 +170,29 @@ def demo(
         summary = _with_progress(
             "Simulating people", users,
             lambda progress: load_demo(
-                context.warehouse, project_id, users=users, days=days, seed=seed, progress=progress
+                context.warehouse, project_id, users=users, days=days, seed=seed,
+                progress=progress, sessions=context.sessions, actor=CLI_ACTOR,
             ),
         )  # fmt: skip
+        with err.status("Computing daily revenue metrics and CAC"):
+            _demo_metrics(context, project_id, days)
     finally:
         context.close()
     console.print(
-        f"Loaded {summary.events:,} events from {summary.persons:,} people "
-        f"in {summary.elapsed_seconds:.1f} s."
+        f"Loaded {summary.events:,} events from {summary.persons:,} people, "
+        f"{summary.billing_events:,} Stripe events and {summary.spend_rows:,} rows of "
+        f"marketing spend in {summary.elapsed_seconds:.1f} s."
     )
     console.print(f"Sign in at {context.settings.effective_public_url} as [bold]{address}[/]")
     console.print(f"Password: [bold]{password}[/]")
 
 
 def _demo_accounts(context: AppContext, admin_email: str) -> tuple[int, str]:
-    """The demo project (emptied if it exists, so reloading is repeatable) and an admin."""
+    """The demo project (its events, persons and revenue data emptied if it exists, so
+    reloading is repeatable) and an admin."""
     from loopwise.core.security import generate_password
+    from loopwise.ingest.facade import erase_people
+    from loopwise.revenue.facade import erase_revenue
 
     password = generate_password()
     with transaction(context.sessions) as session:
@@ -192,18 +201,32 @@ def _demo_accounts(context: AppContext, admin_email: str) -> tuple[int, str]:
         if project is None:
             project = accounts.create_project(session, CLI_ACTOR, "Demo")
         else:
-            audit.record(
-                session, CLI_ACTOR, "data.deleted", "events", project_id=project.id,
-                reason="demo reload",
-            )  # fmt: skip
+            for what in ("events", "persons"):
+                audit.record(session, CLI_ACTOR, "data.deleted", what, project_id=project.id,
+                             reason="demo reload")  # fmt: skip
+            erase_revenue(session, CLI_ACTOR, project.id, "demo reload")
+            erase_people(session, project.id)
         try:
             accounts.find_user(session, admin_email)
             accounts.reset_password(session, CLI_ACTOR, admin_email, password)
         except NotFound:
             accounts.create_user(session, CLI_ACTOR, admin_email, Role.OWNER, password, "Admin")
     if reload:  # only once the accounts are safely committed
-        context.warehouse.delete("events", "project_id = {project_id}", {"project_id": project.id})
+        for table in ("events", "person_overrides"):
+            context.warehouse.delete(table, "project_id = {project_id}", {"project_id": project.id})
     return project.id, password
+
+
+def _demo_metrics(context: AppContext, project_id: int, days: int) -> None:
+    """The daily revenue metrics (spend, new customers, CAC) over the demo's days, as the
+    nightly job would have written them."""
+    from loopwise.revenue.facade import recompute_metrics
+
+    with transaction(context.sessions) as session:
+        project = accounts.get_project(session, project_id)
+        today = datetime.now(ZoneInfo(project.timezone)).date()
+        recompute_metrics(session, context.warehouse, project_id, project.timezone,
+                          today - timedelta(days=days), today + timedelta(days=1))  # fmt: skip
 
 
 def _with_progress(label: str, total: int, work: Callable[[Callable[[int, int], None]], T]) -> T:

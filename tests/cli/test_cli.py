@@ -10,8 +10,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
+from loopwise.core.db import make_engine, session_factory
+from loopwise.core.models import AuditEvent
 from loopwise.core.settings import load_settings
+from loopwise.revenue.models import BillingObject, MetricsDaily
 from loopwise.web.app import create_app
 
 
@@ -144,3 +148,31 @@ def test_jobs_are_listed_and_run_due_twice_runs_once(cli_env: dict[str, str]) ->
     unknown = run(["jobs", "run", "nope"], cli_env)
     assert unknown.returncode == 1
     assert "no job named 'nope'" in unknown.stderr
+
+
+def test_demo_reloads_to_the_same_revenue_and_computes_cac(cli_env: dict[str, str]) -> None:
+    args = ["demo", "--users", "60", "--days", "30", "--seed", "7"]
+
+    def counts() -> tuple[int, int, int]:
+        engine = make_engine(cli_env["LOOPWISE_DATABASE_URL"])
+        try:
+            with session_factory(engine)() as session:
+                objects = session.scalar(select(func.count()).select_from(BillingObject))
+                days = session.scalar(select(func.count(func.distinct(MetricsDaily.day))))
+                erased = session.scalar(
+                    select(func.count()).select_from(AuditEvent)
+                    .where(AuditEvent.action == "revenue.erased")
+                )  # fmt: skip
+        finally:
+            engine.dispose()
+        return objects or 0, days or 0, erased or 0
+
+    first = run(args, cli_env)
+    assert first.returncode == 0, first.stderr
+    loaded = counts()
+    assert loaded[0] > 0  # billing objects from the simulated business
+    assert loaded[1] >= 30  # a metrics row for each of the demo's days, CAC included
+    again = run(args, cli_env)
+    assert again.returncode == 0, again.stderr
+    # The revenue data was emptied and loaded again: the same objects, not twice as many.
+    assert counts() == (loaded[0], loaded[1], 1)

@@ -4,11 +4,13 @@ moves with time, fully when conventions change, and always equal to a recomputat
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from loopwise.core.db import transaction
 from loopwise.revenue import ledger
 from loopwise.revenue.facade import import_subscriptions
 from loopwise.revenue.mrr import Conventions, movements
+from loopwise.revenue.sources.stripe import apply_event
 from loopwise.revenue.sources.stripe_states import subscription_states
 from loopwise.web.context import AppContext
 from tests.factories import TEST_ACTOR, create_project
@@ -70,3 +72,41 @@ def test_the_stored_ledger_equals_a_recomputation(context: AppContext) -> None:
         fresh = movements(subscription_states(session, project, "usd"), Conventions(), "UTC", T0)
     assert kept.changes == fresh.changes
     assert len(kept.changes) >= 5
+
+
+def subscription_event(event_id: str, customer: str, created: datetime) -> dict[str, Any]:
+    price = {"unit_amount": 10000, "currency": "usd", "recurring": {"interval": "month"}}
+    thing = {"id": "s1", "object": "subscription", "customer": customer, "status": "active",
+             "start_date": int(datetime(2026, 1, 10, tzinfo=UTC).timestamp()),
+             "items": {"data": [{"price": price, "quantity": 1}]}}  # fmt: skip
+    return {"id": event_id, "object": "event", "type": "customer.subscription.updated",
+            "created": int(created.timestamp()), "data": {"object": thing}}  # fmt: skip
+
+
+def test_a_subscription_moved_to_another_customer_leaves_the_first(
+    context: AppContext,
+) -> None:
+    project = create_project(context).id
+    with transaction(context.sessions) as session:
+        apply_event(
+            session, project, subscription_event("evt_1", "ca", datetime(2026, 1, 10, tzinfo=UTC))
+        )
+    ensure(context, project, T0 - timedelta(days=30))
+    # In February a billing system reassigns the subscription to cb (an account merge):
+    # ca's $100 churns and cb's $100 is new that day; MRR stays $100, never $200.
+    with transaction(context.sessions) as session:
+        apply_event(
+            session, project, subscription_event("evt_2", "cb", datetime(2026, 2, 15, tzinfo=UTC))
+        )
+    assert ensure(context, project, T0).customers == 2  # cb, and ca whom it left
+    with context.sessions() as session:
+        kept = ledger.stored(session, project)
+        fresh = movements(subscription_states(session, project, "usd"), Conventions(), "UTC", T0)
+    moves = [(c.customer_id, c.day.isoformat(), c.kind, c.after) for c in kept.changes]
+    assert moves == [
+        ("ca", "2026-01-10", "new", 10000),
+        ("ca", "2026-02-15", "churn", 0),
+        ("cb", "2026-02-15", "new", 10000),  # from the move, not backdated to January
+    ]
+    assert kept.changes == fresh.changes
+    assert sum(kept.final.values()) == 10000

@@ -53,6 +53,8 @@ def test_connect_stripe_set_conventions_and_see_mrr(
     shown = client.get(f"/projects/{project.id}/revenue")
     assert "49.00" in shown.text
     assert 'id="movements"' in shown.text
+    # KPI tiles compare with the end of last month, when nobody paid yet.
+    assert "none at the end of last month" in shown.text
     api = client.get(f"/api/projects/{project.id}/revenue/mrr?months=2",
                      headers={"X-CSRF-Token": csrf}).json()  # fmt: skip
     assert api["periods"][-1]["mrr"] == 4900

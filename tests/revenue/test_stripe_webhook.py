@@ -166,6 +166,53 @@ def test_a_failed_invoice_payment_is_recorded_with_its_next_attempt(
         assert failure.next_attempt_at == datetime.fromtimestamp(1_800_000_000, UTC)
 
 
+def test_decline_codes_come_from_the_charge_before_or_after_the_invoice(
+    client: TestClient, context: AppContext, project: int
+) -> None:
+    invoice = {**fixture("invoice"), "id": "in_one", "customer": "cus_D", "attempt_count": 1}
+    # Stripe sends charge.failed first: its issuer reason is the decline code.
+    charge = {**fixture("charge"), "id": "ch_one", "customer": "cus_D", "status": "failed",
+              "invoice": "in_one", "failure_code": "card_declined",
+              "outcome": {"type": "issuer_declined", "reason": "insufficient_funds"}}  # fmt: skip
+    deliver(client, project, event("evt_ch1", "charge.failed", charge, 1_700_000_000))
+    deliver(client, project, event("evt_in1", "invoice.payment_failed", invoice, 1_700_000_001))
+    # A second invoice whose failure arrives before its payment intent's.
+    later = {**invoice, "id": "in_two"}
+    deliver(client, project, event("evt_in2", "invoice.payment_failed", later, 1_700_000_100))
+    intent = {
+        "id": "pi_two",
+        "object": "payment_intent",
+        "invoice": "in_two",
+        "last_payment_error": {"code": "card_declined", "decline_code": "expired_card"},
+    }
+    deliver(client, project,
+            event("evt_pi2", "payment_intent.payment_failed", intent, 1_700_000_101))  # fmt: skip
+    # A third expands its charge, which has only a failure code.
+    third = {**invoice, "id": "in_three",
+             "charge": {"object": "charge", "failure_code": "processing_error"}}  # fmt: skip
+    deliver(client, project, event("evt_in3", "invoice.payment_failed", third, 1_700_000_200))
+    with transaction(context.sessions) as session:
+        codes = {f.invoice_id: f.failure_code for f in session.scalars(select(PaymentFailure))}
+    assert codes == {"in_one": "insufficient_funds", "in_two": "expired_card",
+                     "in_three": "processing_error"}  # fmt: skip
+
+
+def test_amounts_no_billing_system_sends_are_refused_whole(
+    client: TestClient, context: AppContext, project: int
+) -> None:
+    huge = {**fixture("invoice"), "id": "in_huge", "amount_due": 10**19}
+    refused = deliver(client, project, event("evt_huge", "invoice.paid", huge, 1_700_000_000))
+    assert refused.status_code == 422
+    assert "data.object.amount_due is out of range" in refused.text
+    seats = subscription_state("active", 10**9)
+    body = event("evt_seats", "customer.subscription.created", seats, 1_700_000_000)
+    refused = deliver(client, project, body)
+    assert refused.status_code == 422
+    assert "quantity is out of range" in refused.text
+    with transaction(context.sessions) as session:  # nothing of either was kept
+        assert session.scalars(select(BillingObject)).all() == []
+
+
 def test_settings_are_checked_and_need_the_right_role(
     client: TestClient, context: AppContext, project: int
 ) -> None:

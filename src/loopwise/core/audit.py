@@ -47,6 +47,7 @@ ACTIONS = (
     "billing_source.changed",
     "revenue.settings_changed",
     "revenue.imported",
+    "revenue.erased",
     "alert_channel.created",
     "alert_channel.deleted",
     "alert_rule.changed",

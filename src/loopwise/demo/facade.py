@@ -2,7 +2,9 @@
 
 People are processed in small groups and each generator's records are delivered in batches,
 so memory stays bounded however many people are simulated (only the population itself, a
-few hundred bytes per person, is held whole).
+few hundred bytes per person, is held whole). Product events go to the warehouse; given
+the app database's sessions, the people go to the identity service (each group before its
+billing events) and billing events and marketing spend to the revenue area.
 """
 
 from __future__ import annotations
@@ -10,12 +12,25 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from loopwise.demo.contracts import Delivered, DemoSummary, DemoTarget, Generator
+from loopwise.core.audit import Actor
+from loopwise.demo.contracts import (
+    DEMO_ACTOR,
+    Delivered,
+    DemoSummary,
+    DemoTarget,
+    Generator,
+    batch_limit,
+    delivers_per_group,
+    writes_app_database,
+)
 from loopwise.demo.generators import GENERATORS
 from loopwise.demo.population import Business
 from loopwise.warehouse.base import Warehouse
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["DemoSummary", "load_demo"]
 
@@ -34,16 +49,21 @@ def load_demo(
     seed: int = 42,
     end: datetime | None = None,
     progress: Progress | None = None,
+    sessions: sessionmaker[Session] | None = None,
+    actor: Actor = DEMO_ACTOR,
 ) -> DemoSummary:
     """Simulate ``users`` people over the ``days`` before ``end`` and store their data.
 
     ``end`` defaults to now, truncated to the hour; the same seed, sizes and end give
     identical data. ``progress(done_people, total_people)`` is called as people finish.
+    With ``sessions`` (the app database) the identity service also gets every person (their
+    ids and properties) and the revenue area the business's Stripe events and marketing
+    spend, imported in ``actor``'s name; without, both are left alone.
     """
     started = time.perf_counter()
     end = end or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     business = Business.build(users=users, days=days, seed=seed, end=end)
-    target = DemoTarget(warehouse, project_id, received_at=business.end)
+    target = DemoTarget(warehouse, project_id, business.end, sessions, actor)
     delivered = run_generators(business, target, GENERATORS, progress)
     return DemoSummary(
         persons=len(business.people),
@@ -51,6 +71,9 @@ def load_demo(
         first_timestamp=delivered.first,
         last_timestamp=delivered.last,
         elapsed_seconds=time.perf_counter() - started,
+        billing_events=delivered.billing_events,
+        spend_rows=delivered.spend_rows,
+        identities=delivered.identities,
     )
 
 
@@ -62,19 +85,30 @@ def run_generators(
     *,
     batch_size: int = BATCH_SIZE,
 ) -> Delivered:
-    """Run each generator over the people group by group, delivering full batches."""
+    """Run each generator over the people group by group, delivering full batches (and,
+    for ``per_group`` generators, each group's records before the next generator runs).
+    Generators that write to the app database are skipped when the target has none."""
     people, total = business.people, Delivered()
+    if target.sessions is None:
+        generators = [g for g in generators if not writes_app_database(g)]
+    limits = [batch_limit(generator, batch_size) for generator in generators]
+    per_group = [delivers_per_group(generator) for generator in generators]
     buffers: list[list[Any]] = [[] for _ in generators]
     if progress:
         progress(0, len(people))
     for first in range(0, len(people), PEOPLE_PER_STEP):
         group = people[first : first + PEOPLE_PER_STEP]
-        for generator, buffer in zip(generators, buffers, strict=True):
+        for generator, buffer, limit, flush in zip(
+            generators, buffers, limits, per_group, strict=True
+        ):
             for record in generator.generate(business, group):
                 buffer.append(record)
-                if len(buffer) >= batch_size:
+                if len(buffer) >= limit:
                     total += generator.deliver(target, buffer)
                     buffer.clear()
+            if flush and buffer:
+                total += generator.deliver(target, buffer)
+                buffer.clear()
         if progress:
             progress(first + len(group), len(people))
     for generator, buffer in zip(generators, buffers, strict=True):

@@ -22,6 +22,7 @@ from loopwise.demo.acquisition import (
 )
 from loopwise.demo.contracts import Delivered, DemoTarget
 from loopwise.demo.draws import DAY_US, PLAN_INDEX, Floats, Ints
+from loopwise.demo.identities import plan_status
 from loopwise.demo.population import DAY, Business, SimPerson, to_micros
 from loopwise.demo.sessions import session_starts
 from loopwise.demo.timeline import Props, Timeline
@@ -190,14 +191,15 @@ def _add_plan_changes(
                 "plan": before.plan, "reason": reason, "tenure_days": tenure,
                 "mrr_change": mrr_change,
             }  # fmt: skip
-            status = {"plan": "free", "subscription_status": "cancelled"}
             timeline.add(
-                at, "subscription_cancelled", person.distinct_id, props, session, set_=status
-            )
+                at, "subscription_cancelled", person.distinct_id, props, session,
+                set_=plan_status(change),
+            )  # fmt: skip
         else:
             props = billing | {
                 "from_plan": before.plan, "to_plan": change.plan, "direction": change.kind,
                 "mrr_change": mrr_change,
             }  # fmt: skip
-            status = {"plan": change.plan, "subscription_status": "active"}
-            timeline.add(at, "plan_changed", person.distinct_id, props, session, set_=status)
+            timeline.add(
+                at, "plan_changed", person.distinct_id, props, session, set_=plan_status(change)
+            )

@@ -6,6 +6,11 @@ trusted producers (the demo simulation) call ``capture`` to append them at once.
 columnar append per batch, because warehouses load columnar batches in milliseconds and
 rows one by one at a few thousand per second. The conversion is column-wise and avoids
 per-event Python work wherever a whole column can be built at once.
+
+Trusted producers also tell the identity service who their people are with
+``register_people`` (``known.py``): persons, the anonymous ids merged into them and their
+properties, in bulk, so that ``find_person`` finds them and queries count the events
+``capture`` stamped with an anonymous id's person as the identified person's.
 """
 
 from __future__ import annotations
@@ -17,18 +22,28 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from loopwise.core.errors import InvalidInput
 from loopwise.ingest.contracts import CaptureEvent
 from loopwise.ingest.ids import new_uuid4_texts, person_id_for, uuid4_texts
+from loopwise.ingest.known import KnownPerson, Registered, register_people
 from loopwise.ingest.models import Person, PersonDistinctId, PersonOverride
 from loopwise.ingest.properties import encode_properties, hot_text
 from loopwise.warehouse.base import Warehouse
 from loopwise.warehouse.schema import EVENTS, HOT_COLUMNS, UTC_MICROS
 
-__all__ = ["CaptureEvent", "capture", "events_to_arrow", "uuid4_texts"]
+__all__ = [
+    "CaptureEvent",
+    "KnownPerson",
+    "Registered",
+    "capture",
+    "erase_people",
+    "events_to_arrow",
+    "register_people",
+    "uuid4_texts",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -193,3 +208,12 @@ def _survivor(session: Session, project_id: int, person_id: str) -> str:
         .where(PersonOverride.old_person_id == person_id)
     )
     return str(override or person_id)
+
+
+def erase_people(session: Session, project_id: int) -> None:
+    """Forget every person of the project in the identity service's app-database tables:
+    persons, their distinct ids and the override map. The warehouse's copy of the map
+    (``person_overrides``) goes with the project's events, by the caller, once this
+    transaction has committed."""
+    for table in (PersonOverride, PersonDistinctId, Person):
+        session.execute(delete(table).where(table.project_id == project_id))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from loopwise.core import audit
 from loopwise.core.audit import Actor
+from loopwise.core.currency import to_minor
 from loopwise.revenue.models import BillingObject, MarketingSpend
 from loopwise.revenue.mrr import Ledger
 from loopwise.revenue.sources.csv_import import ImportRefused, RowError, csv_rows
@@ -83,7 +84,7 @@ def _spend_row(
         errors.append(RowError(line, "currency", "is a three-letter ISO code"))
         return
     key = (day, source, values.get("medium", "")[:200], values.get("campaign", "")[:200], currency)
-    rows[key] = rows.get(key, 0) + int((amount * 100).to_integral_value())
+    rows[key] = rows.get(key, 0) + to_minor(amount, currency)
 
 
 @dataclass(frozen=True)

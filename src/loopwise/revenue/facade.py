@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from loopwise.core import accounts, alerts, audit
@@ -19,7 +19,7 @@ from loopwise.core.db import transaction, utcnow
 from loopwise.core.errors import InvalidInput, NotFound
 from loopwise.core.jobs import JobContext
 from loopwise.core.sealed import Unsealable, seal, unseal
-from loopwise.revenue import fx, ledger, metrics
+from loopwise.revenue import forecast, fx, ledger, metrics
 from loopwise.revenue.analysis import (
     Cohort,
     PlanFigures,
@@ -37,10 +37,29 @@ from loopwise.revenue.cac import (
     import_spend,
     new_customers,
 )
+from loopwise.revenue.customers import CustomerList, CustomerQuery, customer_list
 from loopwise.revenue.explain import Explained, explain
 from loopwise.revenue.metrics import Summary
-from loopwise.revenue.models import BillingObject, BillingSource, MarketingSpend, RevenueSettings
+from loopwise.revenue.models import (
+    Backfill,
+    BillingObject,
+    BillingObjectVersion,
+    BillingSource,
+    FxRate,
+    LedgerCustomer,
+    LedgerState,
+    MarketingSpend,
+    MetricsDaily,
+    Movement,
+    PaymentFailure,
+    RevenueSettings,
+    SourceEvent,
+)
+from loopwise.revenue.movements import MovementPage, MovementQuery, MovementRow, movement_page
+from loopwise.revenue.movements import all_rows as movement_rows
 from loopwise.revenue.mrr import Change, Conventions, Period, state_mrr
+from loopwise.revenue.payments import PaymentHealth, PaymentQuery
+from loopwise.revenue.payments import payment_health as payment_figures
 from loopwise.revenue.sources import table_import
 from loopwise.revenue.sources.csv_import import (
     Imported,
@@ -62,22 +81,37 @@ from loopwise.warehouse import Warehouse
 __all__ = [
     "CAC_ANOMALY",
     "BackfillError",
+    "CustomerList",
+    "CustomerQuery",
     "ImportRefused",
     "Imported",
+    "MovementPage",
+    "MovementQuery",
+    "MovementRow",
+    "PaymentHealth",
+    "PaymentQuery",
     "Progress",
     "RowError",
     "SignatureError",
+    "apply_event",
     "backfill_stripe",
     "cac",
     "check_cac",
-    "customer_ledger", "customers_of_person",
+    "customer_ledger",
+    "customers_of_person",
+    "customers_page",
+    "erase_revenue",
     "import_spend",
     "import_subscriptions",
     "metrics_summary",
+    "movements_export",
+    "movements_page",
     "mrr_report",
     "nightly_metrics",
+    "payment_health",
     "receive_stripe",
     "recompute_metrics",
+    "revenue_forecast",
     "revenue_rules",
     "set_revenue_rules",
     "set_stripe_secrets",
@@ -501,3 +535,129 @@ def import_table(
     array (columns in docs/revenue.md): all rows or none, re-imports update."""
     return table_import.import_rows(session, actor, project_id, kind, text, as_json=as_json,
                                     zone=timezone)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RevenueForecast:
+    currency: str
+    history: list[Period]  # complete months, oldest first (the last 12 shown)
+    current_mrr: Decimal  # today, within the first projected month
+    months: list[date]  # the projected months' starts; the first is the current month
+    measured: forecast.Assumptions | None  # from the last three complete months
+    assumptions: forecast.Assumptions | None  # measured, with the user's overrides
+    spread: Decimal
+    scenarios: list[forecast.Scenario]
+    backtest: forecast.Backtest
+
+
+def revenue_forecast(
+    session: Session, project_id: int, timezone: str, *,
+    overrides: dict[str, Decimal | None] | None = None, spread: Decimal | None = None,
+    now: datetime | None = None,
+) -> RevenueForecast:  # fmt: skip
+    """MRR for the next 12 months in three scenarios from the trailing three complete
+    months' movement rates (``overrides`` replace measured rates: ``new``,
+    ``reactivation`` in minor units per month; ``expansion``, ``contraction``, ``churn``
+    as monthly fractions), and the base model's 3-month backtest over up to 36 months."""
+    spread = forecast.DEFAULT_SPREAD if spread is None else spread
+    if not Decimal(0) <= spread <= Decimal(1):
+        raise InvalidInput("spread", "is a share from 0 to 1")
+    for name, value in (overrides or {}).items():
+        if name not in ("new", "reactivation", "expansion", "contraction", "churn"):
+            raise InvalidInput(name, "is not a forecast assumption")
+        if value is not None and value < 0:
+            raise InvalidInput(name, "cannot be negative")
+    rules = revenue_rules(session, project_id)
+    moment = now or utcnow()
+    today = moment.astimezone(ZoneInfo(timezone)).date()
+    starts = _month_starts(today, forecast.BACKTEST_MONTHS + 1)
+    _ready(session, project_id, rules, timezone, moment)
+    found = ledger.periods(session, project_id, starts, today + timedelta(days=1))
+    history, current = found[:-1], found[-1]
+    while history and not history[0].mrr and not history[0].net:
+        history = history[1:]  # months before the first subscription say nothing
+    base = forecast.measured(history)
+    chosen = forecast.with_overrides(base, **(overrides or {})) if base else None
+    anchor = history[-1].mrr if history else Decimal(0)
+    months = _month_starts(_months_after(today, forecast.HORIZON_MONTHS - 1),
+                           forecast.HORIZON_MONTHS)  # fmt: skip
+    return RevenueForecast(
+        currency=rules.currency, history=history, current_mrr=current.mrr, months=months,
+        measured=base, assumptions=chosen, spread=spread,
+        scenarios=forecast.scenarios(anchor, chosen, spread) if chosen else [],
+        backtest=forecast.backtest(history),
+    )  # fmt: skip
+
+
+def _months_after(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+# --- the revenue pages: movements ledger, customers, payment health ------------------------
+
+
+def movements_page(
+    session: Session, project_id: int, timezone: str, query: MovementQuery,
+    now: datetime | None = None,
+) -> MovementPage:  # fmt: skip
+    """The stored movements matching ``query``, totalled per kind, one page newest first
+    (amounts in minor units of the reporting currency)."""
+    rules = revenue_rules(session, project_id)
+    _ready(session, project_id, rules, timezone, now or utcnow())
+    return movement_page(session, project_id, query, currency=rules.currency, zone=timezone)
+
+
+def movements_export(
+    session: Session, project_id: int, timezone: str, query: MovementQuery,
+    now: datetime | None = None,
+) -> tuple[str, list[MovementRow]]:  # fmt: skip
+    """Every movement matching ``query`` (its page ignored), newest first, with the
+    reporting currency; ``InvalidInput`` beyond 200,000 rows."""
+    rules = revenue_rules(session, project_id)
+    _ready(session, project_id, rules, timezone, now or utcnow())
+    rows = movement_rows(session, project_id, query, currency=rules.currency, zone=timezone)
+    return rules.currency, rows
+
+
+def customers_page(
+    session: Session, project_id: int, timezone: str, query: CustomerQuery,
+    now: datetime | None = None,
+) -> CustomerList:  # fmt: skip
+    """Every billing customer's MRR now, status, plans, first paid day, last movement,
+    person and open payment failures: searched, filtered, sorted, one page."""
+    rules = revenue_rules(session, project_id)
+    moment = now or utcnow()
+    _ready(session, project_id, rules, timezone, moment)
+    return customer_list(session, project_id, query, currency=rules.currency, now=moment)
+
+
+def payment_health(
+    session: Session, project_id: int, timezone: str, query: PaymentQuery,
+    now: datetime | None = None,
+) -> PaymentHealth:  # fmt: skip
+    """Failed payments by decline code and week, recovery of failed invoices, MRR at risk
+    and the customers behind it (definitions in docs/metrics/revenue.md)."""
+    rules = revenue_rules(session, project_id)
+    moment = now or utcnow()
+    _ready(session, project_id, rules, timezone, moment)
+    return payment_figures(session, project_id, query, currency=rules.currency,
+                           zone=timezone, now=moment)  # fmt: skip
+
+
+BILLING_TABLES = (SourceEvent, PaymentFailure, BillingObjectVersion, BillingObject,
+                  MarketingSpend, MetricsDaily, Backfill, Movement, LedgerCustomer,
+                  LedgerState, FxRate)  # fmt: skip
+
+
+def erase_revenue(session: Session, actor: Actor, project_id: int, reason: str) -> int:
+    """Delete every billing object, event, payment failure, spend row, exchange rate and
+    computed figure of the project (its conventions and Stripe secrets stay); audited.
+    Returns the rows deleted."""
+    deleted = 0
+    for table in BILLING_TABLES:
+        result = session.execute(delete(table).where(table.project_id == project_id))
+        deleted += int(getattr(result, "rowcount", 0) or 0)
+    audit.record(session, actor, "revenue.erased", project_id=project_id, reason=reason[:200],
+                 rows=deleted)  # fmt: skip
+    return deleted

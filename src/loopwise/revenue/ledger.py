@@ -38,7 +38,11 @@ from loopwise.revenue.models import (
 )
 from loopwise.revenue.mrr import Change, Conventions, Ledger, Period, movements
 from loopwise.revenue.mrr import Movement as Kind
-from loopwise.revenue.sources.stripe_states import subscription_states
+from loopwise.revenue.sources.stripe_states import (
+    holders_of,
+    subscription_states,
+    subscriptions_of,
+)
 
 CHUNK = 10_000
 
@@ -89,9 +93,21 @@ def ensure(
         .where(LedgerCustomer.next_change_at <= moment)
     ))  # fmt: skip
     if customers:
+        customers = _with_former_holders(session, project_id, customers)
         _refresh(session, project_id, rules, currency, zone, moment, customers)
         _mark(session, project_id, state, key, newest, moment)
     return Refreshed(len(customers), False)
+
+
+def _with_former_holders(session: Session, project_id: int, customers: set[str]) -> set[str]:
+    """``customers`` and everyone who ever shared a subscription with them (a subscription
+    moved from one customer to another changes both), until nothing new is added."""
+    found = set(customers)
+    while True:
+        more = holders_of(session, project_id, subscriptions_of(session, project_id, found))
+        if more <= found:
+            return found
+        found |= more
 
 
 def _mark(session: Session, project_id: int, state: LedgerState | None, key: str,

@@ -185,8 +185,11 @@ def movements(states: Iterable[State], rules: Conventions, zone: str, until: dat
         timelines[subscription] = ordered
     ledger = Ledger()
     for subscription, ordered in timelines.items():
-        for state in ordered:
+        for index, state in enumerate(ordered):
             customer = state.customer_id
+            if index and ordered[index - 1].customer_id != customer:
+                # The subscription moved to another customer: it leaves the former one now.
+                points[ordered[index - 1].customer_id].append((state.since, subscription))
             for moment in _moments(state, rules):
                 if moment <= until:
                     points[customer].append((moment, subscription))
@@ -198,10 +201,11 @@ def movements(states: Iterable[State], rules: Conventions, zone: str, until: dat
         rates: dict[str, Decimal] = {}
         ever = False
         last_total = Decimal(0)
-        by_day: dict[date, tuple[Decimal, set[str], Decimal]] = {}
+        by_day: dict[date, tuple[Decimal, set[str], Decimal, bool]] = {}
         for moment, subscription in sorted(moments):
             valid = [s for s in timelines[subscription] if s.since <= moment]
-            now_native = native_mrr(valid[-1], moment, rules) if valid else Decimal(0)
+            held = bool(valid) and valid[-1].customer_id == customer
+            now_native = native_mrr(valid[-1], moment, rules) if held else Decimal(0)
             rate = valid[-1].rate if valid else rates.get(subscription, Decimal(1))
             # A rate change on a subscription that pays before and after is the FX effect,
             # valued on its new amount; the rest is a movement at the old rate.
@@ -213,13 +217,16 @@ def movements(states: Iterable[State], rules: Conventions, zone: str, until: dat
             current[subscription] = now_native * rate
             total = sum(current.values(), Decimal(0))
             day = moment.astimezone(tz).date()
-            _, touched, day_fx = by_day.get(day, (total, set(), Decimal(0)))
-            by_day[day] = (total, touched | {subscription}, day_fx + fx)
+            _, touched, day_fx, changed = by_day.get(day, (total, set(), Decimal(0), False))
+            changed = changed or now_native != was_native
+            by_day[day] = (total, touched | {subscription}, day_fx + fx, changed)
         for day in sorted(by_day):
-            total, touched, fx = by_day[day]
+            total, touched, fx, changed = by_day[day]
             rounded = total.quantize(CENT, ROUND_HALF_UP)
             if rounded == last_total:
                 continue
+            if rounded > 0 and not changed:
+                fx = rounded - last_total  # only rates moved: all of it, rounding included
             fx = fx.quantize(CENT, ROUND_HALF_UP) if rounded > 0 else Decimal(0)
             moved = rounded - last_total - fx
             kind: Movement = "fx" if moved == 0 else _kind(last_total, last_total + moved, ever)

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from loopwise import __version__
+from loopwise.core.currency import minor_unit
 from loopwise.web.area import Area
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -29,6 +30,7 @@ def build_templates(areas: list[Area]) -> Jinja2Templates:
     env.filters["when"] = _when
     env.filters["in_zone"] = _in_zone
     env.filters["number"] = lambda n: f"{n:,}" if isinstance(n, int | float) else n
+    env.globals["minor_unit"] = minor_unit  # money is stored in minor units
     env.globals["version"] = __version__
     env.globals["nav"] = [item for area in areas for item in area.nav]
     return Jinja2Templates(env=env)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from loopwise.core import audit
 from loopwise.core.audit import Actor
+from loopwise.core.currency import to_minor
 from loopwise.revenue.models import BillingObjectVersion
 
 COLUMNS = (
@@ -174,7 +175,7 @@ def _row(
     quantity = _whole(text("quantity") or "1", line, "quantity", errors)
     if len(errors) > before or since is None or amount is None:
         return None
-    cents = int((amount * 100).to_integral_value())
+    cents = to_minor(amount, currency)
     plan = text("plan")[:100]
     item = {"price": {"unit_amount": cents, "currency": currency, "nickname": plan or None,
                       "recurring": {"interval": interval, "interval_count": count}},

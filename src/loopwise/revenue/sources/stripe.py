@@ -106,11 +106,16 @@ def apply_event(session: Session, project_id: int, event: dict[str, Any]) -> App
     kind = thing.get("object") if isinstance(thing, dict) else None
     outcome = "ignored"
     if isinstance(thing, dict) and kind in KINDS and isinstance(thing.get("id"), str):
+        _check_ranges(str(kind), thing)
         deleted = kind_name.endswith(".deleted") and kind in ("customer", "subscription")
         outcome = store_object(session, project_id, str(kind), thing, created,
                                source_event=event_id, deleted=deleted)  # fmt: skip
         if kind_name == "invoice.payment_failed":
             _failure(session, project_id, event_id, thing, created)
+        elif kind_name == "charge.failed":
+            _late_decline(session, project_id, thing)
+    elif kind_name == "payment_intent.payment_failed" and isinstance(thing, dict):
+        _late_decline(session, project_id, thing)
     session.add(
         SourceEvent(project_id=project_id, event_id=event_id, type=kind_name[:100],
                     created=created, outcome=outcome)
@@ -197,11 +202,94 @@ def _failure(
             currency=_clean(str(invoice.get("currency") or ""))[:10],
             attempt_count=_int(invoice.get("attempt_count")),
             next_attempt_at=_time(invoice.get("next_payment_attempt")),
-            # The decline code comes with the charge (charge.failed), kept on its object.
-            failure_code="",
+            failure_code=_decline(invoice) or _charge_decline(session, project_id, invoice),
             failed_at=at,
         )
     )
+
+
+MAX_AMOUNT = 10**15  # minor units: far above any real invoice, well inside the columns
+MAX_QUANTITY = 10**7
+
+
+def _check_ranges(kind: str, thing: dict[str, Any]) -> None:
+    """Refuse numbers no billing system sends, which would overflow the stored columns."""
+    fields = {"invoice": ("amount_due", "attempt_count"), "charge": ("amount",),
+              "refund": ("amount",), "credit_note": ("total",)}.get(kind, ())  # fmt: skip
+    for name in fields:
+        value, limit = thing.get(name), MAX_QUANTITY if name == "attempt_count" else MAX_AMOUNT
+        if isinstance(value, int) and not -limit <= value <= limit:
+            raise ValueError(f"data.object.{name} is out of range")
+    if kind != "subscription":
+        return
+    items = thing.get("items")
+    for item in (items.get("data") if isinstance(items, dict) else None) or []:
+        if not isinstance(item, dict):
+            continue
+        price = item.get("price") or item.get("plan")
+        amount = price.get("unit_amount") if isinstance(price, dict) else None
+        if isinstance(amount, int) and not 0 <= amount <= MAX_AMOUNT // MAX_QUANTITY * 100:
+            raise ValueError("data.object.items.data[].price.unit_amount is out of range")
+        quantity = item.get("quantity")
+        if isinstance(quantity, int) and quantity > MAX_QUANTITY:
+            raise ValueError("data.object.items.data[].quantity is out of range")
+
+
+def _decline(thing: dict[str, Any]) -> str:
+    """The decline code in a charge, a payment intent, or an invoice that expands either:
+    the issuer's reason (``insufficient_funds``, ``expired_card``…) where Stripe gives it,
+    else the failure code (``card_declined``)."""
+    if thing.get("object") == "invoice":
+        for key in ("charge", "payment_intent"):
+            if isinstance(thing.get(key), dict) and (found := _decline(thing[key])):
+                return found
+        return ""
+    error = thing.get("last_payment_error")
+    outcome = thing.get("outcome")
+    for value in (
+        error.get("decline_code") if isinstance(error, dict) else None,
+        outcome.get("reason") if isinstance(outcome, dict) else None,
+        thing.get("failure_code"),
+        error.get("code") if isinstance(error, dict) else None,
+    ):
+        if isinstance(value, str) and value:
+            return _clean(value)[:100]
+    return ""
+
+
+def _charge_decline(session: Session, project_id: int, invoice: dict[str, Any]) -> str:
+    """The decline code of a failed charge for ``invoice`` received before the invoice's
+    failure (Stripe sends ``charge.failed`` first)."""
+    customer = _clean(str(_id(invoice.get("customer")) or ""))[:100]
+    charges = session.scalars(
+        select(BillingObject)
+        .where(BillingObject.project_id == project_id, BillingObject.kind == "charge")
+        .where(BillingObject.customer_id == customer, BillingObject.status == "failed")
+        .order_by(BillingObject.version_at.desc())
+    )
+    for charge in charges:
+        if _id(charge.data.get("invoice")) == invoice.get("id"):
+            return _decline(charge.data)
+    return ""
+
+
+def _late_decline(session: Session, project_id: int, thing: dict[str, Any]) -> None:
+    """A failed charge or payment intent arriving after its invoice's failure: its decline
+    code goes to that invoice's latest failure still without one."""
+    invoice, code = _id(thing.get("invoice")), _decline(thing)
+    if not isinstance(invoice, str) or not code:
+        return
+    session.flush()
+    failure = session.scalars(
+        select(PaymentFailure)
+        .where(PaymentFailure.project_id == project_id)
+        .where(PaymentFailure.invoice_id == _clean(invoice)[:100])
+        .where(PaymentFailure.failure_code == "")
+        .order_by(PaymentFailure.failed_at.desc())
+        .limit(1)
+    ).first()
+    if failure is not None:
+        failure.failure_code = code
 
 
 def _clean(text: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from loopwise.core.currency import rescale
 from loopwise.revenue.models import BillingObjectVersion, FxRate
 from loopwise.revenue.mrr import Discount, Item, State
 
@@ -37,9 +38,10 @@ def subscription_states(
     )  # fmt: skip
     if customers is None:
         batches = [query]
-    else:  # PostgreSQL binds at most 65,535 values per statement
-        wanted = sorted(set(customers))
-        batches = [query.where(BillingObjectVersion.customer_id.in_(wanted[i : i + CHUNK]))
+    else:  # every version of their subscriptions, also while another customer held one
+        wanted = sorted(subscriptions_of(session, project_id, customers))
+        # PostgreSQL binds at most 65,535 values per statement
+        batches = [query.where(BillingObjectVersion.external_id.in_(wanted[i : i + CHUNK]))
                    for i in range(0, len(wanted), CHUNK)]  # fmt: skip
     rates = _rates(session, project_id)
     states: list[State] = []
@@ -66,6 +68,33 @@ def subscription_states(
             if state is not None:
                 states.append(state)
     return states
+
+
+def subscriptions_of(session: Session, project_id: int, customers: Iterable[str]) -> set[str]:
+    """The subscriptions any version of which belonged to one of ``customers``."""
+    return _linked(session, project_id, customers, BillingObjectVersion.customer_id,
+                   BillingObjectVersion.external_id)  # fmt: skip
+
+
+def holders_of(session: Session, project_id: int, subscriptions: Iterable[str]) -> set[str]:
+    """Every customer that held one of ``subscriptions`` at some version."""
+    return _linked(session, project_id, subscriptions, BillingObjectVersion.external_id,
+                   BillingObjectVersion.customer_id)  # fmt: skip
+
+
+def _linked(
+    session: Session, project_id: int, values: Iterable[str], by: Any, wanted: Any
+) -> set[str]:
+    found: set[str] = set()
+    ordered = sorted(set(values))
+    for first in range(0, len(ordered), CHUNK):
+        found.update(session.scalars(
+            select(wanted).distinct()
+            .where(BillingObjectVersion.project_id == project_id)
+            .where(BillingObjectVersion.kind == "subscription")
+            .where(by.in_(ordered[first : first + CHUNK]))
+        ))  # fmt: skip
+    return found
 
 
 def _items(data: dict[str, Any], currency: str) -> list[Item]:
@@ -99,11 +128,11 @@ def _state(
     rate = Decimal(1)
     if native != currency.lower():
         # Converted at the start of the service period the state belongs to.
-        start = _time(data.get("current_period_start")) or since
+        start = _time(data.get("current_period_start")) or _item_period_start(data) or since
         found_rate = _rate_on(rates, native, start.date())
         if found_rate is None:
             return None  # no rate for that day yet: left out until one is imported
-        rate = found_rate
+        rate = found_rate * rescale(native, currency)
     return State(
         subscription_id=subscription,
         customer_id=_id(data.get("customer")),
@@ -117,6 +146,15 @@ def _state(
         plan=_plan(data),
         rate=rate,
     )
+
+
+def _item_period_start(data: dict[str, Any]) -> datetime | None:
+    """Where Stripe API versions from 2025-03-31 keep the service period: on each item."""
+    items = data.get("items")
+    for item in (items.get("data") if isinstance(items, dict) else None) or []:
+        if isinstance(item, dict) and (found := _time(item.get("current_period_start"))):
+            return found
+    return None
 
 
 def _currency(data: dict[str, Any]) -> str:

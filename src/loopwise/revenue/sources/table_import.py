@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from loopwise.core import audit
 from loopwise.core.audit import Actor
+from loopwise.core.currency import to_minor
 from loopwise.revenue.models import PaymentFailure
 from loopwise.revenue.sources.csv_import import MAX_ROWS, ImportRefused, RowError, csv_rows
 from loopwise.revenue.sources.stripe import store_object
@@ -117,6 +118,8 @@ class Reader:
         return value
 
     def cents(self, name: str) -> int:
+        """An amount in currency units, in the minor units of the row's currency (a
+        currency that is not valid is reported by ``currency``; cents are assumed)."""
         try:
             amount = Decimal(self.values.get(name, ""))
             if not amount.is_finite() or abs(amount) > Decimal("1e12"):
@@ -124,7 +127,7 @@ class Reader:
         except InvalidOperation:
             self.errors.append(RowError(self.line, name, "is an amount in currency units (49.00)"))
             return 0
-        return int((amount * 100).to_integral_value())
+        return to_minor(amount, self.values.get("currency", ""))
 
     def currency(self, name: str = "currency") -> str:
         value = self.values.get(name, "").lower()

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from loopwise.core import accounts
 from loopwise.core.accounts import ProjectInfo
+from loopwise.core.currency import minor_unit
 from loopwise.core.db import utcnow
 from loopwise.core.errors import InvalidInput
 from loopwise.core.jobs import Job
@@ -44,6 +45,8 @@ from loopwise.revenue.facade import (
     stripe_configured,
 )
 from loopwise.revenue.models import SourceEvent
+from loopwise.revenue.web import forecast as forecast_pages
+from loopwise.revenue.web import pages
 from loopwise.web.area import Area, NavItem
 from loopwise.web.bodies import read_capped
 from loopwise.web.deps import (
@@ -59,6 +62,8 @@ from loopwise.web.deps import (
 from loopwise.web.render import render, see_other
 
 router = APIRouter(tags=["revenue"])
+router.include_router(forecast_pages.router)
+router.include_router(pages.router)
 MAX_BODY = 1_000_000  # Stripe events are well under this
 
 
@@ -187,6 +192,7 @@ def _page(
     report = mrr_report(db, project.id, project.timezone, months=12)
     db.commit()  # keeps what the ledger refreshed on the way
     labels = [p.start.strftime("%Y-%m") for p in report.periods]
+    unit = minor_unit(report.currency)
     colours = {"new": "#10b981", "expansion": "#4f46e5", "reactivation": "#0ea5e9",
                "contraction": "#f59e0b", "churn": "#ef4444"}  # fmt: skip
     chart = {
@@ -195,10 +201,10 @@ def _page(
         "xAxis": {"type": "category", "data": labels},
         "yAxis": {"type": "value"},
         "series": [
-            {"name": "MRR", "type": "line", "data": [float(p.mrr) / 100 for p in report.periods],
+            {"name": "MRR", "type": "line", "data": [float(p.mrr) / unit for p in report.periods],
              "itemStyle": {"color": "#111827"}},
             *[{"name": kind, "type": "bar", "stack": "moves", "itemStyle": {"color": colour},
-               "data": [float(getattr(p, kind)) / 100 for p in report.periods]}
+               "data": [float(getattr(p, kind)) / unit for p in report.periods]}
               for kind, colour in colours.items()],
         ],
     }  # fmt: skip
