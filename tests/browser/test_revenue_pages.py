@@ -10,9 +10,10 @@ from playwright.sync_api import Page, expect
 from loopwise.core import accounts
 from loopwise.core.db import transaction
 from loopwise.core.roles import Role
-from tests.browser.conftest import LiveServer, Problems
+from tests.browser.conftest import Problems
 from tests.factories import PASSWORD, TEST_ACTOR, create_project
 from tests.revenue.pages_book import build_book
+from tests.servers import LiveServer
 
 
 def test_payment_health_then_customers_then_the_customer(

@@ -101,6 +101,9 @@ def test_zero_decimal_currencies_are_counted_in_their_own_units(
     sign_in(client, create_user(context, Role.VIEWER).email)
     page = client.get(f"/projects/{project.id}/revenue")
     assert '<div class="value">4,900.00</div>' in page.text
+    # And the customer's ledger explains it in yen.
+    explained = client.get(f"/projects/{project.id}/revenue/customers/c1")
+    assert "1 x 4,900.00 JPY / month" in explained.text
 
 
 def test_a_rate_change_alone_is_all_fx_even_where_rounding_differs(context: AppContext) -> None:

@@ -394,7 +394,7 @@ def test_each_movement_names_its_subscription_rule_and_invoice_line(
     assert (expansion["kind"], expansion["amount"]) == ("expansion", 4000.0)
     cause = expansion["subscriptions"][0]
     assert cause["reason"] == "items, quantity or price changed"
-    assert cause["terms"].startswith("3 x 20.00 / month = 60.00 a month")
+    assert cause["terms"].startswith("3 x 20.00 USD / month = 60.00 USD a month")
     assert [(x["invoice"], x["line"], x["amount"]) for x in expansion["invoice_lines"]] == [
         ("in_seats", "il_seats", 4000)
     ]

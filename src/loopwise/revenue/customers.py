@@ -24,7 +24,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import CTE, and_, case, exists, func, literal, or_, select, union
+from sqlalchemy import CTE, and_, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from loopwise.core.errors import InvalidInput
@@ -99,12 +99,16 @@ class CustomerList:
 def _listed(project_id: int, query: CustomerQuery) -> CTE:
     """Every customer (of the ledger, or with a customer object) with MRR now and status,
     searched; with what the sort needs (the name and e-mail, or the first paid day)."""
-    ids = union(
+    known = aliased(LedgerCustomer, name="known")
+    ids = union_all(  # the ledger's customers, and those only known as objects (no sort)
         select(LedgerCustomer.customer_id.label("customer_id"))
         .where(LedgerCustomer.project_id == project_id),
         select(BillingObject.external_id)
+        .outerjoin(known, and_(known.project_id == project_id,
+                               known.customer_id == BillingObject.external_id))
         .where(BillingObject.project_id == project_id)
-        .where(BillingObject.kind == "customer"),
+        .where(BillingObject.kind == "customer")
+        .where(known.customer_id.is_(None)),
     ).subquery("ids")  # fmt: skip
     cid = ids.c.customer_id
     flags = status_flags(project_id)

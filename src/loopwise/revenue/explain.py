@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from loopwise.core.currency import minor_unit
 from loopwise.revenue.models import BillingObject
 from loopwise.revenue.mrr import Change, Conventions, State, monthly, state_mrr
 
@@ -91,20 +92,23 @@ def explain(
 
 
 def _terms(state: State) -> str:
+    """The state's items and discount in words, in its own currency's units."""
+    unit = minor_unit(state.currency or "usd")
+    code = f" {state.currency.upper()}" if state.currency else ""
     parts = []
     for item in state.items:
         every = f"{item.interval_count} {item.interval}s" if item.interval_count > 1 else (
             item.interval)  # fmt: skip
-        text = f"{item.quantity} x {item.unit_amount / 100:,.2f} / {every}"
+        text = f"{item.quantity} x {item.unit_amount / unit:,.2f}{code} / {every}"
         if item.metered:
             text += " (metered, not MRR)"
         elif (item.interval, item.interval_count, item.quantity) != ("month", 1, 1):
-            text += f" = {monthly(item) / 100:,.2f} a month"
+            text += f" = {monthly(item) / unit:,.2f}{code} a month"
         parts.append(text)
     if state.discount is not None:
         d = state.discount
         off = f"{d.percent_off} % off" if d.percent_off is not None else (
-            f"{(d.amount_off or 0) / 100:,.2f} off")  # fmt: skip
+            f"{(d.amount_off or 0) / unit:,.2f}{code} off")  # fmt: skip
         parts.append(f"{off} ({d.duration})")
     return "; ".join(parts) or "no priced items"
 

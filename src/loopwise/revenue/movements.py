@@ -4,9 +4,9 @@ its CSV export; definitions in docs/metrics/revenue.md).
 
 Every filter but the plan is SQL on ``revenue_movements`` (indexed by project and day).
 A movement does not store a plan: it names the subscriptions whose state changed that
-day, and a subscription's plan at that day comes from its recorded states. So the plan
-filter reads the matching movements' customers' subscription states and filters in
-Python, bounded by ``MAX_ROWS``.
+day, and a subscription's plan at that day comes from its recorded versions. So the plan
+filter reads the matching movements' customers' subscription versions and filters in
+Python, bounded by ``MAX_ROWS``; the shown page's plans are read the same way.
 """
 
 from __future__ import annotations

@@ -78,6 +78,7 @@ class State:
     # Reporting-currency units per unit of the subscription's currency, at the start of
     # the state's service period (1 when it is priced in the reporting currency).
     rate: Decimal = Decimal(1)
+    currency: str = ""  # the subscription's own currency (its amounts' minor unit)
 
 
 def monthly(item: Item) -> Decimal:

@@ -51,10 +51,11 @@ def status_flags(project_id: int) -> CTE:
         .where(BillingObject.deleted.is_(False))
         .cte("subs")
     )
-    imported = (
+    imported = (  # an anti-join: both engines hash or index it, where NOT IN may not
         select(LedgerCustomer.customer_id)
+        .outerjoin(subs, subs.c.customer_id == LedgerCustomer.customer_id)
         .where(LedgerCustomer.project_id == project_id)
-        .where(LedgerCustomer.customer_id.not_in(select(subs.c.customer_id)))
+        .where(subs.c.customer_id.is_(None))
     )
     version = BillingObjectVersion
     order = (version.version_at.desc(), version.id.desc())

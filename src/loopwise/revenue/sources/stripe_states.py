@@ -88,12 +88,17 @@ def _linked(
     found: set[str] = set()
     ordered = sorted(set(values))
     for first in range(0, len(ordered), CHUNK):
-        found.update(session.scalars(
+        query = (
             select(wanted).distinct()
             .where(BillingObjectVersion.project_id == project_id)
-            .where(BillingObjectVersion.kind == "subscription")
             .where(by.in_(ordered[first : first + CHUNK]))
-        ))  # fmt: skip
+        )  # fmt: skip
+        if by is BillingObjectVersion.external_id:
+            # (project, kind, external id) is the index; by customer, the kind is left
+            # out (only subscriptions have versions) so that SQLite, without statistics,
+            # takes the customer index rather than scanning every subscription.
+            query = query.where(BillingObjectVersion.kind == "subscription")
+        found.update(session.scalars(query))
     return found
 
 
@@ -145,6 +150,7 @@ def _state(
         past_due_since=overdue_since,
         plan=_plan(data),
         rate=rate,
+        currency=native,
     )
 
 
