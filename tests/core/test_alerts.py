@@ -163,16 +163,16 @@ def test_email_goes_through_the_smtp_server(context: AppContext, smtp: tuple[str
 def test_slack_gets_text_and_its_url_is_kept_sealed(context: AppContext) -> None:
     project = create_project(context).id
     with Receiver() as slack:
-        _, secret = add(context, project, "slack", slack.url + "/T000/B000/XXXX")
+        _, secret = add(context, project, "slack", slack.url + "/T000/B000/tokenpart42")
         assert secret is None
         fire(context, project)
         alerts.deliver_due(context.sessions, context.settings, utcnow())
     (request,) = slack.requests
-    assert request.path == "/hook/T000/B000/XXXX"
+    assert request.path == "/hook/T000/B000/tokenpart42"
     assert json.loads(request.body)["text"].startswith("[warning] CAC is up 80%")
     with context.sessions() as session:
         (listed,) = alerts.channels(session, project)
-    assert "XXXX" not in listed.target  # the credential part of the URL is not shown
+    assert "tokenpart42" not in listed.target  # the credential part of the URL is not shown
 
 
 def test_cooldown_disabled_rules_and_chosen_channels(context: AppContext) -> None:

@@ -35,6 +35,7 @@ from loopwise.revenue.models import (
     LedgerCustomer,
     PaymentFailure,
 )
+from loopwise.revenue.sources.stripe import decline_code
 from loopwise.revenue.subscriptions import PAST_DUE, statuses_now, unindexed
 
 LOST = ("void", "uncollectible")
@@ -159,7 +160,7 @@ def _with_codes(session: Session, project_id: int, failures: list[Failure]) -> l
     charges: dict[str, list[tuple[datetime | None, str, str]]] = defaultdict(list)
     for customer, data in _objects(session, project_id, "charge", "failed", missing):
         charges[customer].append((_time(data.get("created")), _id(data.get("invoice")),
-                                  _decline(data)))  # fmt: skip
+                                  decline_code(data)))  # fmt: skip
     found = []
     for failure in failures:
         code = failure.code or _charge_code(failure, charges.get(failure.customer_id, []))
@@ -175,13 +176,6 @@ def _charge_code(failure: Failure, charges: list[tuple[datetime | None, str, str
     near = [c for c in charges if not c[1] and distance(c) <= NEAR]
     chosen = min(same or near, key=distance, default=None)
     return chosen[2] if chosen else ""
-
-
-def _decline(charge: dict[str, Any]) -> str:
-    outcome = charge.get("outcome")
-    reason = outcome.get("reason") if isinstance(outcome, dict) else None
-    code = reason if isinstance(reason, str) and reason else charge.get("failure_code")
-    return code[:100] if isinstance(code, str) else ""
 
 
 def _objects(

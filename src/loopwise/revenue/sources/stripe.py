@@ -202,7 +202,7 @@ def _failure(
             currency=_clean(str(invoice.get("currency") or ""))[:10],
             attempt_count=_int(invoice.get("attempt_count")),
             next_attempt_at=_time(invoice.get("next_payment_attempt")),
-            failure_code=_decline(invoice) or _charge_decline(session, project_id, invoice),
+            failure_code=decline_code(invoice) or _charge_decline(session, project_id, invoice),
             failed_at=at,
         )
     )
@@ -235,13 +235,13 @@ def _check_ranges(kind: str, thing: dict[str, Any]) -> None:
             raise ValueError("data.object.items.data[].quantity is out of range")
 
 
-def _decline(thing: dict[str, Any]) -> str:
+def decline_code(thing: dict[str, Any]) -> str:
     """The decline code in a charge, a payment intent, or an invoice that expands either:
     the issuer's reason (``insufficient_funds``, ``expired_card``…) where Stripe gives it,
     else the failure code (``card_declined``)."""
     if thing.get("object") == "invoice":
         for key in ("charge", "payment_intent"):
-            if isinstance(thing.get(key), dict) and (found := _decline(thing[key])):
+            if isinstance(thing.get(key), dict) and (found := decline_code(thing[key])):
                 return found
         return ""
     error = thing.get("last_payment_error")
@@ -269,14 +269,14 @@ def _charge_decline(session: Session, project_id: int, invoice: dict[str, Any]) 
     )
     for charge in charges:
         if _id(charge.data.get("invoice")) == invoice.get("id"):
-            return _decline(charge.data)
+            return decline_code(charge.data)
     return ""
 
 
 def _late_decline(session: Session, project_id: int, thing: dict[str, Any]) -> None:
     """A failed charge or payment intent arriving after its invoice's failure: its decline
     code goes to that invoice's latest failure still without one."""
-    invoice, code = _id(thing.get("invoice")), _decline(thing)
+    invoice, code = _id(thing.get("invoice")), decline_code(thing)
     if not isinstance(invoice, str) or not code:
         return
     session.flush()

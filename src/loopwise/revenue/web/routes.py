@@ -4,6 +4,7 @@ conventions, and MRR with its movements."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path as FilePath
 from typing import Annotated, Any
@@ -17,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from loopwise.core import accounts
 from loopwise.core.accounts import ProjectInfo
+from loopwise.core.audit import Actor
 from loopwise.core.currency import minor_unit
 from loopwise.core.db import utcnow
 from loopwise.core.errors import InvalidInput
@@ -300,25 +302,36 @@ IMPORT_KINDS = ("subscriptions", "customers", "invoices", "payments", "spend", "
 PAGE_DAYS = 30  # the page's acquisition table covers the last 30 days
 
 
+async def _import(
+    request: Request, db: Any, actor: Actor, run: Callable[[Actor, str], dict[str, Any]]
+) -> JSONResponse:
+    """An import endpoint's common part: the body read (at most 20 MB) as text, ``run``
+    given the caller and that text, all rows kept or none, every refused line named."""
+    raw = await read_capped(request, MAX_IMPORT)
+    if raw is None:
+        raise InvalidInput("body", "is larger than 20 MB")
+    try:
+        answer = run(actor, _text(raw))
+    except ImportRefused as exc:
+        db.rollback()
+        errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors]
+        return JSONResponse({"error": "import refused", "errors": errors}, status_code=422)
+    db.commit()
+    return JSONResponse(answer)
+
+
 @router.post("/api/projects/{project_id}/revenue/import/subscriptions")
 async def import_api(
     request: Request, project: ProjectDep, principal: SettingsEditor, db: DbDep
 ) -> JSONResponse:
     """Subscription histories as CSV (the body; see docs/revenue.md): all rows or none,
     with every bad line and field named."""
-    raw = await read_capped(request, MAX_IMPORT)
-    if raw is None:
-        raise InvalidInput("body", "is larger than 20 MB")
-    try:
-        done = import_subscriptions(
-            db, principal.actor(client_ip(request)), project.id, _text(raw), project.timezone
-        )
-    except ImportRefused as exc:
-        db.rollback()
-        errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors]
-        return JSONResponse({"error": "import refused", "errors": errors}, status_code=422)
-    db.commit()
-    return JSONResponse({"rows": done.rows, "subscriptions": done.subscriptions})
+
+    def run(actor: Actor, text: str) -> dict[str, Any]:
+        done = import_subscriptions(db, actor, project.id, text, project.timezone)
+        return {"rows": done.rows, "subscriptions": done.subscriptions}
+
+    return await _import(request, db, principal.actor(client_ip(request)), run)
 
 
 @router.post("/api/projects/{project_id}/revenue/import/spend")
@@ -327,17 +340,8 @@ async def import_spend_api(
 ) -> JSONResponse:
     """Marketing spend as CSV (``date,source,medium,campaign,amount,currency``): all rows
     or none; a day and channel imported again is replaced."""
-    raw = await read_capped(request, MAX_IMPORT)
-    if raw is None:
-        raise InvalidInput("body", "is larger than 20 MB")
-    try:
-        rows = import_spend(db, principal.actor(client_ip(request)), project.id, _text(raw))
-    except ImportRefused as exc:
-        db.rollback()
-        errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors]
-        return JSONResponse({"error": "import refused", "errors": errors}, status_code=422)
-    db.commit()
-    return JSONResponse({"rows": rows})
+    return await _import(request, db, principal.actor(client_ip(request)), lambda actor, text: {
+        "rows": import_spend(db, actor, project.id, text)})  # fmt: skip
 
 
 @router.post("/api/projects/{project_id}/revenue/import/fx")
@@ -346,17 +350,8 @@ async def import_fx_api(
 ) -> JSONResponse:
     """Exchange rates as CSV (``date,currency,rate``: reporting-currency units per unit of
     ``currency`` from that day on): all rows or none; a day and currency again is replaced."""
-    raw = await read_capped(request, MAX_IMPORT)
-    if raw is None:
-        raise InvalidInput("body", "is larger than 20 MB")
-    try:
-        rows = import_fx_rates(db, principal.actor(client_ip(request)), project.id, _text(raw))
-    except ImportRefused as exc:
-        db.rollback()
-        errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors]
-        return JSONResponse({"error": "import refused", "errors": errors}, status_code=422)
-    db.commit()
-    return JSONResponse({"rows": rows})
+    return await _import(request, db, principal.actor(client_ip(request)), lambda actor, text: {
+        "rows": import_fx_rates(db, actor, project.id, text)})  # fmt: skip
 
 
 TableKind = Annotated[str, FastPath(pattern="^(customers|invoices|payments)$")]
@@ -370,19 +365,10 @@ async def import_table_api(
     """Customers, invoices or payments from another billing system: CSV with a header, or
     a JSON array of objects (``Content-Type: application/json``), columns in
     docs/revenue.md; all rows or none, each problem named by line and field."""
-    raw = await read_capped(request, MAX_IMPORT)
-    if raw is None:
-        raise InvalidInput("body", "is larger than 20 MB")
     as_json = request.headers.get("content-type", "").startswith("application/json")
-    try:
-        rows = import_table(db, principal.actor(client_ip(request)), project.id, kind,
-                            _text(raw), as_json=as_json, timezone=project.timezone)  # fmt: skip
-    except ImportRefused as exc:
-        db.rollback()
-        errors = [{"line": e.line, "field": e.field, "message": e.message} for e in exc.errors]
-        return JSONResponse({"error": "import refused", "errors": errors}, status_code=422)
-    db.commit()
-    return JSONResponse({"rows": rows})
+    return await _import(request, db, principal.actor(client_ip(request)), lambda actor, text: {
+        "rows": import_table(db, actor, project.id, kind, text, as_json=as_json,
+                             timezone=project.timezone)})  # fmt: skip
 
 
 @router.get("/api/projects/{project_id}/revenue/cac")
