@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import httpx2 as httpx
 import uvicorn
+from aiosmtpd.controller import Controller
 
 from loopwise.core.settings import Settings
 from loopwise.web.app import create_app
@@ -141,3 +142,27 @@ class Receiver:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class Inbox:
+    """What a local SMTP server received: each message's raw bytes."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[str, Inbox]]:
+    """A real SMTP server on loopback: its ``smtp://`` URL and its inbox."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield f"smtp://127.0.0.1:{port}", inbox
+    finally:
+        controller.stop()

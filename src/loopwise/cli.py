@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -27,7 +27,7 @@ from loopwise import __version__
 from loopwise.core import accounts, audit
 from loopwise.core.audit import Actor
 from loopwise.core.db import check_connection, make_engine, migrate, session_factory, transaction
-from loopwise.core.errors import ConfigError, Forbidden, LoopwiseError, NotFound
+from loopwise.core.errors import ConfigError, Forbidden, InvalidInput, LoopwiseError, NotFound
 from loopwise.core.logging import configure_logging
 from loopwise.core.roles import Permission, Role, allows
 from loopwise.core.settings import Settings, load_settings, prepare_data_dir
@@ -176,23 +176,26 @@ def demo(
         )  # fmt: skip
         with err.status("Computing daily revenue metrics and CAC"):
             _demo_metrics(context, project_id, days)
+        with err.status("Training the support triage model"):
+            _demo_triage(context, project_id)
     finally:
         context.close()
     console.print(
         f"Loaded {summary.events:,} events from {summary.persons:,} people, "
-        f"{summary.billing_events:,} Stripe events and {summary.spend_rows:,} rows of "
-        f"marketing spend in {summary.elapsed_seconds:.1f} s."
+        f"{summary.billing_events:,} Stripe events, {summary.tickets:,} support tickets and "
+        f"{summary.spend_rows:,} rows of marketing spend in {summary.elapsed_seconds:.1f} s."
     )
     console.print(f"Sign in at {context.settings.effective_public_url} as [bold]{address}[/]")
     console.print(f"Password: [bold]{password}[/]")
 
 
 def _demo_accounts(context: AppContext, admin_email: str) -> tuple[int, str]:
-    """The demo project (its events, persons and revenue data emptied if it exists, so
-    reloading is repeatable) and an admin."""
+    """The demo project (its events, persons, revenue and support data emptied if it
+    exists, so reloading is repeatable) and an admin."""
     from loopwise.core.security import generate_password
     from loopwise.ingest.facade import erase_people
     from loopwise.revenue.facade import erase_revenue
+    from loopwise.support.facade import erase_support
 
     password = generate_password()
     with transaction(context.sessions) as session:
@@ -205,6 +208,7 @@ def _demo_accounts(context: AppContext, admin_email: str) -> tuple[int, str]:
                 audit.record(session, CLI_ACTOR, "data.deleted", what, project_id=project.id,
                              reason="demo reload")  # fmt: skip
             erase_revenue(session, CLI_ACTOR, project.id, "demo reload")
+            erase_support(session, CLI_ACTOR, project.id, "demo reload")
             erase_people(session, project.id)
         try:
             accounts.find_user(session, admin_email)
@@ -227,6 +231,18 @@ def _demo_metrics(context: AppContext, project_id: int, days: int) -> None:
         today = datetime.now(ZoneInfo(project.timezone)).date()
         recompute_metrics(session, context.warehouse, project_id, project.timezone,
                           today - timedelta(days=days), today + timedelta(days=1))  # fmt: skip
+
+
+def _demo_triage(context: AppContext, project_id: int) -> None:
+    """The support triage model, trained once on the demo tickets' labels (as the
+    retraining job would); a demo too small to have enough labels keeps the rules."""
+    from loopwise.support.facade import train_model
+
+    with transaction(context.sessions) as session:
+        try:
+            train_model(session, CLI_ACTOR, project_id, datetime.now(UTC))
+        except InvalidInput:
+            return
 
 
 def _with_progress(label: str, total: int, work: Callable[[Callable[[int, int], None]], T]) -> T:

@@ -11,7 +11,6 @@ from email import message_from_bytes
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from standardwebhooks.webhooks import Webhook
@@ -22,7 +21,7 @@ from loopwise.core.db import transaction, utcnow
 from loopwise.core.roles import Role
 from loopwise.web.context import AppContext
 from tests.factories import TEST_ACTOR, bearer, create_project, create_token, create_user, sign_in
-from tests.servers import Receiver, free_port
+from tests.servers import Inbox, Receiver, smtp_server
 
 KIND = AlertKind(
     "test.kind", "Test alert", "For tests", severity="warning", cooldown=timedelta(hours=6)
@@ -118,23 +117,10 @@ def test_failed_deliveries_are_retried_with_backoff_then_given_up(context: AppCo
         assert len(down.requests) == 6
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope.content)
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[str, Inbox]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield f"smtp://127.0.0.1:{port}", inbox
-    controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 def test_email_goes_through_the_smtp_server(context: AppContext, smtp: tuple[str, Inbox]) -> None:

@@ -11,6 +11,7 @@ from loopwise.core.db import Base, make_engine, migrate
 from loopwise.ingest import models as ingest_models  # noqa: F401
 from loopwise.product import models as product_models  # noqa: F401
 from loopwise.revenue import models as revenue_models  # noqa: F401
+from loopwise.support import models as support_models  # noqa: F401
 
 
 def test_migrations_create_every_table_and_match_the_models(database_url: str) -> None:

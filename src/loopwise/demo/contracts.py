@@ -1,7 +1,7 @@
 """What crosses the demo area's boundary: the summary of a load, and the generator contract.
 
 A generator turns the simulated ``Business`` into one kind of data (the people's
-identities, product events, Stripe billing events, marketing spend; support tickets and API
+identities, product events, Stripe billing events, marketing spend, support tickets; API
 usage later) and delivers it through the owning area's public write path. See README.md
 for adding one.
 """
@@ -32,7 +32,8 @@ DEMO_ACTOR = Actor("demo")
 class DemoSummary:
     """What ``load_demo`` wrote: people simulated, events stored and their time span, and
     in the app database the people registered with the identity service, the billing
-    events applied and the marketing-spend rows imported (0 when it was not given)."""
+    events applied, the marketing-spend rows imported and the support tickets recorded
+    (0 when it was not given)."""
 
     persons: int
     events: int
@@ -42,6 +43,7 @@ class DemoSummary:
     billing_events: int = 0
     spend_rows: int = 0
     identities: int = 0
+    tickets: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class DemoTarget:
 @dataclass(frozen=True)
 class Delivered:
     """What one delivery stored: warehouse event rows and their time span (if any),
-    billing events applied, spend rows imported and people registered."""
+    billing events applied, spend rows imported, people registered and tickets recorded."""
 
     events: int = 0
     first: datetime | None = None
@@ -74,6 +76,7 @@ class Delivered:
     billing_events: int = 0
     spend_rows: int = 0
     identities: int = 0
+    tickets: int = 0
 
     def __add__(self, other: Delivered) -> Delivered:
         return Delivered(
@@ -83,6 +86,7 @@ class Delivered:
             self.billing_events + other.billing_events,
             self.spend_rows + other.spend_rows,
             self.identities + other.identities,
+            self.tickets + other.tickets,
         )
 
 

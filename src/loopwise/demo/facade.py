@@ -4,7 +4,8 @@ People are processed in small groups and each generator's records are delivered 
 so memory stays bounded however many people are simulated (only the population itself, a
 few hundred bytes per person, is held whole). Product events go to the warehouse; given
 the app database's sessions, the people go to the identity service (each group before its
-billing events) and billing events and marketing spend to the revenue area.
+billing events), billing events and marketing spend to the revenue area and tickets to the
+support area.
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ def load_demo(
     ``end`` defaults to now, truncated to the hour; the same seed, sizes and end give
     identical data. ``progress(done_people, total_people)`` is called as people finish.
     With ``sessions`` (the app database) the identity service also gets every person (their
-    ids and properties) and the revenue area the business's Stripe events and marketing
-    spend, imported in ``actor``'s name; without, both are left alone.
+    ids and properties), the revenue area the business's Stripe events and marketing
+    spend, imported in ``actor``'s name, and the support area the people's tickets; without,
+    all three are left alone.
     """
     started = time.perf_counter()
     end = end or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -74,6 +76,7 @@ def load_demo(
         billing_events=delivered.billing_events,
         spend_rows=delivered.spend_rows,
         identities=delivered.identities,
+        tickets=delivered.tickets,
     )
 
 

@@ -15,11 +15,15 @@ from loopwise.demo.contracts import Generator
 from loopwise.demo.identities import KnownIdentities
 from loopwise.demo.product_events import ProductEvents
 from loopwise.demo.spend import MarketingSpend
+from loopwise.demo.tickets import SupportErrors, SupportTickets
 
 # The identities come before billing: Stripe customers look up their person when applied.
+# Tickets come after billing: each ticket gathers its requester's billing context.
 GENERATORS: tuple[Generator[Any], ...] = (
     KnownIdentities(),
     ProductEvents(),
     StripeBilling(),
+    SupportTickets(),
+    SupportErrors(),
     MarketingSpend(),
 )

@@ -30,6 +30,7 @@ from loopwise.ingest.contracts import CaptureEvent
 from loopwise.ingest.ids import new_uuid4_texts, person_id_for, uuid4_texts
 from loopwise.ingest.known import KnownPerson, Registered, register_people
 from loopwise.ingest.models import Person, PersonDistinctId, PersonOverride
+from loopwise.ingest.persons import PersonInfo, person_by_id
 from loopwise.ingest.properties import encode_properties, hot_text
 from loopwise.warehouse.base import Warehouse
 from loopwise.warehouse.schema import EVENTS, HOT_COLUMNS, UTC_MICROS
@@ -37,10 +38,12 @@ from loopwise.warehouse.schema import EVENTS, HOT_COLUMNS, UTC_MICROS
 __all__ = [
     "CaptureEvent",
     "KnownPerson",
+    "PersonInfo",
     "Registered",
     "capture",
     "erase_people",
     "events_to_arrow",
+    "person_by_id",
     "register_people",
     "uuid4_texts",
 ]

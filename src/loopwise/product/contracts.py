@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
@@ -915,3 +916,23 @@ class CoreAdoption(BaseModel):
     @property
     def total(self) -> int:
         return len(self.adopted) + len(self.not_adopted)
+
+
+@dataclass(frozen=True)
+class PersonActivity:
+    """What one person did in the product up to a moment: the last 7 days and the last
+    ``days`` (30 unless asked otherwise; the ``_30d`` fields), merged ids included
+    (docs/metrics/product.md, "Activity of one person")."""
+
+    last_seen: datetime | None  # their latest event in the year up to the moment, or None
+    events_7d: int
+    events_30d: int
+    sessions_30d: int  # distinct non-empty session ids
+    errors_7d: int  # ``$exception`` events
+    recent_errors: tuple[str, ...]  # up to 5 latest in the range, "Type: message on url"
+    recent_events: tuple[tuple[datetime, str], ...]  # up to 10 latest: (time, event name)
+    top_events: tuple[tuple[str, int], ...]  # up to 5 most frequent in the range: (name, n)
+    features_adopted: tuple[str, ...]  # project features used in the range, by name
+    features_total: int  # the project's features
+    core_adopted: tuple[str, ...]  # of those used, the core ones
+    core_total: int  # the project's core features

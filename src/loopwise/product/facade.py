@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
+from loopwise.core.errors import InvalidInput
 from loopwise.product.contracts import (
     FunnelPersonsQuery,
     LifecyclePersonsQuery,
     PathPersonsQuery,
+    PersonActivity,
     PersonsPage,
     PersonsQuery,
     Query,
@@ -15,12 +19,13 @@ from loopwise.product.contracts import (
     RetentionPersonsQuery,
     StickinessPersonsQuery,
 )
-from loopwise.product.features import core_features_of
+from loopwise.product.features import core_features_of, list_features
 from loopwise.product.queries import RUNNERS
 from loopwise.product.queries.events import top_event_names
 from loopwise.product.queries.funnels import funnel_persons
 from loopwise.product.queries.lifecycle import lifecycle_persons
 from loopwise.product.queries.paths import path_persons
+from loopwise.product.queries.person_activity import person_activity as activity_of
 from loopwise.product.queries.retention import retention_persons
 from loopwise.product.queries.stickiness import stickiness_persons
 from loopwise.product.queries.trends import trend_persons
@@ -28,7 +33,14 @@ from loopwise.warehouse import Warehouse
 
 # core_features_of(session, warehouse, project_id, person_id) -> CoreAdoption: which of the
 # project's core features a person has used ("3 of 10"), for the user 360 and health scores.
-__all__ = ["core_features_of", "event_names", "persons_in", "run_query"]
+__all__ = [
+    "PersonActivity",
+    "core_features_of",
+    "event_names",
+    "person_activity",
+    "persons_in",
+    "run_query",
+]
 
 
 def run_query(
@@ -72,3 +84,26 @@ def persons_in(
     if isinstance(request, PathPersonsQuery):
         return path_persons(warehouse, project_id, request, timezone, now=now)
     return trend_persons(warehouse, project_id, request, timezone, now=now)
+
+
+MAX_ACTIVITY_DAYS = 366
+
+
+def person_activity(
+    warehouse: Warehouse,
+    session: Session,
+    project_id: int,
+    person_id: str,
+    now: datetime,
+    *,
+    days: int = 30,
+) -> PersonActivity:
+    """What one person did up to ``now`` (merged ids included): last seen, events and errors
+    of the last 7 days, events, sessions and top events of the last ``days``, the latest
+    events and errors, and which of the project's features they used in those days."""
+    if not 1 <= days <= MAX_ACTIVITY_DAYS:
+        raise InvalidInput("days", f"is 1 to {MAX_ACTIVITY_DAYS}")
+    if now.utcoffset() is None:
+        raise InvalidInput("now", "must be timezone-aware")
+    features = list_features(session, project_id)
+    return activity_of(warehouse, project_id, person_id, now, features, days=days)

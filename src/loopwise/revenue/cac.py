@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from loopwise.core import audit
 from loopwise.core.audit import Actor
+from loopwise.core.csvfile import ImportRefused, RowError, csv_rows
 from loopwise.core.currency import to_minor
 from loopwise.revenue.models import BillingObject, MarketingSpend
 from loopwise.revenue.mrr import Ledger
-from loopwise.revenue.sources.csv_import import ImportRefused, RowError, csv_rows
 from loopwise.warehouse import Warehouse, dialect_for
 from loopwise.warehouse.dialect import has_person_overrides
 

@@ -18,7 +18,7 @@ customers in one batched query each. Statuses, in the order they win
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -38,6 +38,8 @@ from loopwise.revenue.subscriptions import (
 )
 
 STATUSES = ("paying", "trialing", "past_due", "churned", "never_paid")
+# The same statuses in the order they win (the list's CASE), first the most pressing.
+PRECEDENCE = ("past_due", "paying", "trialing", "churned", "never_paid")
 SORTS = ("-mrr", "mrr", "-first_paid", "first_paid", "name", "-name")
 MAX_LIMIT = 500
 CHUNK = 10_000
@@ -96,22 +98,29 @@ class CustomerList:
     rows: list[CustomerRow] = field(default_factory=list)
 
 
-def _listed(project_id: int, query: CustomerQuery) -> CTE:
+def _listed(project_id: int, query: CustomerQuery, customers: Sequence[str] | None = None) -> CTE:
     """Every customer (of the ledger, or with a customer object) with MRR now and status,
-    searched; with what the sort needs (the name and e-mail, or the first paid day)."""
+    searched; with what the sort needs (the name and e-mail, or the first paid day).
+    ``customers`` (a few) limits it to those, read through their keys."""
     known = aliased(LedgerCustomer, name="known")
-    ids = union_all(  # the ledger's customers, and those only known as objects (no sort)
-        select(LedgerCustomer.customer_id.label("customer_id"))
-        .where(LedgerCustomer.project_id == project_id),
+    ledger = select(LedgerCustomer.customer_id.label("customer_id")).where(
+        LedgerCustomer.project_id == project_id
+    )
+    objects = (
         select(BillingObject.external_id)
         .outerjoin(known, and_(known.project_id == project_id,
                                known.customer_id == BillingObject.external_id))
         .where(BillingObject.project_id == project_id)
         .where(BillingObject.kind == "customer")
-        .where(known.customer_id.is_(None)),
-    ).subquery("ids")  # fmt: skip
+        .where(known.customer_id.is_(None))
+    )  # fmt: skip
+    if customers is not None:
+        ledger = ledger.where(LedgerCustomer.customer_id.in_(customers))
+        objects = objects.where(BillingObject.external_id.in_(customers))
+    # the ledger's customers, and those only known as objects (no sort)
+    ids = union_all(ledger, objects).subquery("ids")
     cid = ids.c.customer_id
-    flags = status_flags(project_id)
+    flags = status_flags(project_id, customers)
     mrr = func.coalesce(LedgerCustomer.mrr, 0)
     # Looked up only for customers without MRR: the CASE stops at "paying" before it.
     paid = exists().where(and_(Movement.project_id == project_id, Movement.customer_id == cid,
@@ -251,3 +260,15 @@ def _movements_of(
             firsts[customer] = day
         lasts[customer] = LastMovement(day, kind, Decimal(amount))
     return firsts, lasts
+
+
+def statuses_of(
+    session: Session, project_id: int, customers: Sequence[str]
+) -> dict[str, tuple[str, Decimal]]:
+    """Status and MRR now (minor units) of a few customers, as the list computes them (the
+    stored ledger must be current); customers the project has never seen are left out."""
+    if not customers:
+        return {}
+    listed = _listed(project_id, CustomerQuery(), sorted(set(customers)))
+    rows = session.execute(select(listed.c.customer_id, listed.c.status, listed.c.mrr))
+    return {str(c): (str(status), Decimal(mrr)) for c, status, mrr in rows}

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from loopwise.core import accounts, alerts, audit
 from loopwise.core.alerts import AlertKind
 from loopwise.core.audit import Actor
+from loopwise.core.csvfile import ImportRefused, RowError
 from loopwise.core.db import transaction, utcnow
 from loopwise.core.errors import InvalidInput, NotFound
 from loopwise.core.jobs import JobContext
@@ -60,13 +61,9 @@ from loopwise.revenue.movements import all_rows as movement_rows
 from loopwise.revenue.mrr import Change, Conventions, Period, state_mrr
 from loopwise.revenue.payments import PaymentHealth, PaymentQuery
 from loopwise.revenue.payments import payment_health as payment_figures
+from loopwise.revenue.person import PersonBilling, billing_of
 from loopwise.revenue.sources import table_import
-from loopwise.revenue.sources.csv_import import (
-    Imported,
-    ImportRefused,
-    RowError,
-    import_subscriptions,
-)
+from loopwise.revenue.sources.csv_import import Imported, import_subscriptions
 from loopwise.revenue.sources.stripe import (
     Applied,
     SignatureError,
@@ -90,6 +87,7 @@ __all__ = [
     "MovementRow",
     "PaymentHealth",
     "PaymentQuery",
+    "PersonBilling",
     "Progress",
     "RowError",
     "SignatureError",
@@ -109,6 +107,7 @@ __all__ = [
     "mrr_report",
     "nightly_metrics",
     "payment_health",
+    "person_billing",
     "receive_stripe",
     "recompute_metrics",
     "revenue_forecast",
@@ -661,3 +660,22 @@ def erase_revenue(session: Session, actor: Actor, project_id: int, reason: str) 
     audit.record(session, actor, "revenue.erased", project_id=project_id, reason=reason[:200],
                  rows=deleted)  # fmt: skip
     return deleted
+
+
+# --- one person ---------------------------------------------------------------------------
+
+
+def person_billing(
+    session: Session, project_id: int, person_id: str, now: datetime | None = None
+) -> PersonBilling | None:
+    """The billing summary of one person over the customers linked to them (status, plans,
+    MRR, next billing date, payment failures, paid to date); None when no billing
+    customer is linked to them. Definitions in docs/revenue.md."""
+    customers = customers_of_person(session, project_id, person_id)
+    if not customers:
+        return None
+    rules = revenue_rules(session, project_id)
+    moment = now or utcnow()
+    timezone = accounts.get_project(session, project_id).timezone
+    _ready(session, project_id, rules, timezone, moment)
+    return billing_of(session, project_id, customers, currency=rules.currency, now=moment)

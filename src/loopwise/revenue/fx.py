@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from loopwise.core import audit
 from loopwise.core.audit import Actor
+from loopwise.core.csvfile import ImportRefused, RowError, csv_rows
 from loopwise.revenue.models import FxRate, LedgerState
-from loopwise.revenue.sources.csv_import import ImportRefused, RowError, csv_rows
 
 
 def import_rates(session: Session, actor: Actor, project_id: int, text: str, reporting: str) -> int:

@@ -272,7 +272,7 @@ def open_failures(
 # --- exchange rates ----------------------------------------------------------------------
 
 
-class _Rates:
+class Rates:
     """Amounts in the reporting currency, at the rate in force on the failure's day."""
 
     def __init__(self, session: Session, project_id: int, reporting: str) -> None:
@@ -312,7 +312,7 @@ def payment_health(
     end = datetime.combine(query.end + timedelta(days=1), time(), tz)
     failures = _failures(session, project_id, PaymentFailure.failed_at >= begin,
                          PaymentFailure.failed_at < end)  # fmt: skip
-    rates = _Rates(session, project_id, currency)
+    rates = Rates(session, project_id, currency)
     codes: dict[str, list[Any]] = defaultdict(lambda: [0, Decimal(0)])
     weeks: dict[date, list[Any]] = {}
     week = _monday(query.start)

@@ -16,6 +16,7 @@ def all_areas() -> list[Area]:
     from loopwise.overview.web.routes import area as overview_area
     from loopwise.product.web.routes import area as product_area
     from loopwise.revenue.web.routes import area as revenue_area
+    from loopwise.support.web.routes import area as support_area
     from loopwise.web.alerts import area as alerts_area
     from loopwise.web.api import area as api_area
     from loopwise.web.pages import area as pages_area
@@ -23,7 +24,7 @@ def all_areas() -> list[Area]:
 
     return [
         signin_area, pages_area, overview_area, ingest_area, product_area, revenue_area,
-        alerts_area, api_area,
+        support_area, alerts_area, api_area,
     ]  # fmt: skip
 
 

@@ -160,6 +160,7 @@ Admin = Annotated[Principal, Depends(Allowed(Permission.MANAGE_MEMBERS))]
 Auditor = Annotated[Principal, Depends(Allowed(Permission.VIEW_AUDIT))]
 TokenMaker = Annotated[Principal, Depends(Allowed(Permission.CREATE_TOKEN))]
 Analyst = Annotated[Principal, Depends(Allowed(Permission.EDIT_ANALYSES))]
+SupportAgent = Annotated[Principal, Depends(Allowed(Permission.WORK_TICKETS))]
 
 
 def get_person(principal: PrincipalDep) -> Principal:

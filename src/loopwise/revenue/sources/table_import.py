@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session
 
 from loopwise.core import audit
 from loopwise.core.audit import Actor
+from loopwise.core.csvfile import MAX_ROWS, ImportRefused, RowError, csv_rows
 from loopwise.core.currency import to_minor
 from loopwise.revenue.models import PaymentFailure
-from loopwise.revenue.sources.csv_import import MAX_ROWS, ImportRefused, RowError, csv_rows
 from loopwise.revenue.sources.stripe import store_object
 
 KINDS = ("customers", "invoices", "payments")

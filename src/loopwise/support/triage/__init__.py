@@ -1,0 +1,1 @@
+"""Support triage: intent classification of ticket texts, encoders, rules and service."""
