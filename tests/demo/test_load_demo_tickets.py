@@ -22,6 +22,7 @@ from loopwise.demo.population import Business, SimPerson
 from loopwise.demo.tickets import SupportErrors, SupportTickets, spike_of
 from loopwise.support.contracts import DEFAULT_CATEGORIES, ROUTINE_INTENTS, UNSOLVED
 from loopwise.support.facade import support_settings, templates, train_model
+from loopwise.support.kb import propose_drafts
 from loopwise.support.models import Ticket, TicketMessage
 from loopwise.support.report import volume_by_category
 from loopwise.web.context import AppContext, open_context
@@ -205,6 +206,19 @@ def test_the_incident_week_makes_bug_reports_trend(loaded: Loaded) -> None:
     assert volume.trending == ("bug",)
 
 
+# Drafts and training read the same tickets on either database, through the same sentence
+# encoder; once is enough for what they cost.
+@pytest.mark.parametrize("loaded", ["sqlite"], indirect=True)
+def test_the_incident_gives_a_knowledge_base_draft(loaded: Loaded) -> None:
+    with transaction(loaded.context.sessions) as session:
+        drafts = propose_drafts(session, loaded.project, END)
+    incident = {row.id for row in loaded.rows if "incident" in row.tags}
+    assert drafts
+    assert len(drafts[0].source_tickets) >= 5
+    assert set(drafts[0].source_tickets) <= incident
+    assert "export" in drafts[0].title.lower()
+
+
 def test_the_support_settings_and_templates_are_set_once(loaded: Loaded) -> None:
     with transaction(loaded.context.sessions) as session:
         settings = support_settings(session, loaded.project)
@@ -216,6 +230,7 @@ def test_the_support_settings_and_templates_are_set_once(loaded: Loaded) -> None
         assert all("{{ first_name }}" in t.body and "{{ link }}" in t.body for t in saved)
 
 
+@pytest.mark.parametrize("loaded", ["sqlite"], indirect=True)
 def test_the_triage_model_learns_the_demo_labels(loaded: Loaded) -> None:
     with transaction(loaded.context.sessions) as session:
         outcome = train_model(session, TEST_ACTOR, loaded.project, END)

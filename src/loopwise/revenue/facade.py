@@ -73,6 +73,7 @@ from loopwise.revenue.sources.stripe import (
 )
 from loopwise.revenue.sources.stripe_backfill import BackfillError, Progress, backfill, client_for
 from loopwise.revenue.sources.stripe_states import subscription_states
+from loopwise.revenue.subscriptions import unindexed
 from loopwise.warehouse import Warehouse
 
 __all__ = [
@@ -269,11 +270,12 @@ def mrr_report(
 
 
 def customers_of_person(session: Session, project_id: int, person_id: str) -> list[str]:
-    """The billing customers linked to a person (for the person's page)."""
+    """The billing customers linked to a person, through the person index (the kind is
+    compared unindexed so SQLite does not prefer the primary key for the ordering)."""
     rows = session.scalars(
         select(BillingObject.external_id)
         .where(BillingObject.project_id == project_id)
-        .where(BillingObject.kind == "customer")
+        .where(unindexed(BillingObject.kind) == "customer")
         .where(BillingObject.person_id == person_id)
         .order_by(BillingObject.external_id)
     )

@@ -65,6 +65,7 @@ class BillingObject(Base):
     __table_args__ = (
         Index("ix_billing_objects_project_kind", "project_id", "kind"),
         Index("ix_billing_objects_customer", "project_id", "customer_id"),
+        Index("ix_billing_objects_person", "project_id", "person_id"),
     )
 
     project_id: Mapped[int] = mapped_column(

@@ -20,7 +20,7 @@ from loopwise.core.csvfile import ImportRefused, RowError
 from loopwise.core.errors import InvalidInput, NotFound
 from loopwise.core.notify import send_email
 from loopwise.core.security import new_token, same, token_hash
-from loopwise.support import config, flow, inbox, replies, similar, tickets
+from loopwise.support import config, flow, inbox, kb, replies, similar, tickets
 from loopwise.support.contracts import (
     PRIORITIES,
     ROUTINE_INTENTS,
@@ -183,7 +183,7 @@ def ticket_card(session: Session, project_id: int, ticket_id: int, agent: str = 
         context=stored if isinstance(stored, dict) else None,
         similar=found,
         suggestion=suggestion,
-        articles=_articles(session, project_id, ticket.category),
+        articles=_articles(session, project_id, f"{ticket.subject}\n{first}", ticket.category),
         actions=_actions(session, ticket.id),
     )
 
@@ -205,16 +205,9 @@ def _context(stored: dict[str, Any]) -> TicketContext:
     )
 
 
-def _articles(session: Session, project_id: int, category: str) -> list[tuple[int, str]]:
-    rows = session.execute(
-        select(KbArticle.id, KbArticle.title)
-        .where(KbArticle.project_id == project_id)
-        .where(KbArticle.status == "published")
-        .where(KbArticle.category == category)
-        .order_by(KbArticle.id.desc())
-        .limit(5)
-    ).all()
-    return [(i, t) for i, t in rows]
+def _articles(session: Session, project_id: int, text: str, category: str) -> list[tuple[int, str]]:
+    """Published knowledge-base articles for the ticket: nearest by meaning, then its type."""
+    return [(a.id, a.title) for a in kb.suggest_articles(session, project_id, text, category)]
 
 
 def _actions(session: Session, ticket_id: int) -> list[dict[str, Any]]:

@@ -112,7 +112,7 @@ def _insert(
         channel=new.channel or "email",
         status="",
         priority=new.priority or "normal",
-        category=new.category,
+        category=category_of(new.category),
         label=new.category,
         feature=new.feature,
         assignee=new.assignee,

@@ -43,12 +43,12 @@ MAX_TITLE, MAX_BODY = 300, 100_000
 MAX_GROUPED = 2_000  # the most recently solved tickets of the window that are grouped
 # Cosine similarity at which two texts count as "about the same thing", per encoder: sentence
 # embeddings put paraphrases of one question at 0.75-0.95 and different questions about the
-# same product below 0.6; TF-IDF (words and character n-grams) puts paraphrases at 0.2-0.4
-# and unrelated tickets near 0.05-0.1.
-GROUP_SIMILARITY = {"minilm": 0.65, "tfidf": 0.2}
+# same product below 0.6; TF-IDF (words and character n-grams) puts paraphrases at 0.18-0.4
+# and unrelated tickets near 0.05-0.15.
+GROUP_SIMILARITY = {"minilm": 0.65, "tfidf": 0.18}
 # An article's text against a ticket's: looser, articles being longer and written
 # differently from questions.
-SUGGEST_SIMILARITY = {"minilm": 0.5, "tfidf": 0.1}
+SUGGEST_SIMILARITY = {"minilm": 0.5, "tfidf": 0.2}
 SUGGESTED_BY_MEANING = 3
 SUGGESTED_MAX = 5
 
@@ -403,14 +403,15 @@ def _stored(ticket: _Solved) -> bool:
 
 
 def group(vectors: NDArray[np.float32], threshold: float, min_size: int) -> list[list[int]]:
-    """Groups of at least ``min_size`` near rows (cosine similarity >= ``threshold`` of
-    L2-normalised rows), as row positions.
+    """Groups of at least ``min_size`` rows about the same thing, as row positions; two rows
+    are *near* when the cosine similarity of these L2-normalised rows is >= ``threshold``.
 
-    Star grouping, deterministic and independent of row order but for ties: among the rows
-    not yet grouped, the one with the most such neighbours (itself included; ties to the
-    first row) forms a group with those neighbours; repeat while that group has at least
-    ``min_size`` rows. Every member is near the group's centre row, so a chain of loosely
-    related tickets never becomes one group.
+    Star grouping, deterministic and independent of row order but for ties (which go to
+    the first row): the ungrouped row with the most ungrouped near rows (itself included)
+    is a centre; it and its near rows make a group, from which rows near fewer than half of
+    the group's other rows are dropped (repeatedly), so a ticket that merely touches the
+    topic does not join it. The group is kept if it still has ``min_size`` rows; dropped
+    rows stay ungrouped. Repeat with the next centre until none has ``min_size`` near rows.
     """
     n = len(vectors)
     if n < min_size:
@@ -418,17 +419,31 @@ def group(vectors: NDArray[np.float32], threshold: float, min_size: int) -> list
     near = (vectors @ vectors.T) >= threshold
     np.fill_diagonal(near, True)
     free = np.ones(n, dtype=bool)
+    tried = np.zeros(n, dtype=bool)
     counts = near.sum(axis=1)
     groups: list[list[int]] = []
     while True:
-        candidates = np.where(free, counts, -1)
+        candidates = np.where(free & ~tried, counts, -1)
         centre = int(np.argmax(candidates))
         if candidates[centre] < min_size:
             return groups
-        members = np.flatnonzero(near[centre] & free)
-        groups.append([int(m) for m in members])
-        free[members] = False
-        counts = counts - near[:, members].sum(axis=1)
+        tried[centre] = True
+        members = _cohesive(near, np.flatnonzero(near[centre] & free))
+        if len(members) >= min_size:
+            groups.append([int(m) for m in members])
+            free[members] = False
+            counts = counts - near[:, members].sum(axis=1)
+
+
+def _cohesive(near: NDArray[np.bool_], members: NDArray[np.intp]) -> NDArray[np.intp]:
+    """Drop the members near fewer than half of the others, until every one is (the centre,
+    near all of them, always stays)."""
+    while True:
+        others = near[np.ix_(members, members)].sum(axis=1) - 1
+        keep = others * 2 >= len(members) - 1
+        if keep.all():
+            return members
+        members = members[keep]
 
 
 def propose_drafts(

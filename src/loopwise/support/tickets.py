@@ -20,6 +20,7 @@ from loopwise.core.errors import InvalidInput, NotFound
 from loopwise.support.contracts import (
     CHANNELS,
     PRIORITIES,
+    ROUTINE_INTENTS,
     STATUSES,
     NewMessage,
     NewTicket,
@@ -51,7 +52,7 @@ def check_ticket(new: NewTicket, categories: list[str]) -> NewTicket:
         ("channel", new.channel, CHANNELS),
         ("status", new.status, STATUSES),
         ("priority", new.priority, PRIORITIES),
-        ("category", new.category, categories),
+        ("category", new.category, [*categories, *ROUTINE_INTENTS]),
     ):
         if value and value not in allowed:
             raise InvalidInput(field, f"“{value[:40]}” is not one of: " + ", ".join(allowed))

