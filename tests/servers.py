@@ -107,13 +107,15 @@ class Received:
 
 class Receiver:
     """A loopback HTTP server that records each POST and answers the next status from
-    ``statuses`` (the last one repeats): a webhook endpoint that can fail on purpose."""
+    ``statuses`` (the last one repeats) with ``answer`` as the body: a webhook endpoint
+    that can fail on purpose, or a stub of another service's API."""
 
-    def __init__(self, statuses: list[int] | None = None) -> None:
+    def __init__(self, statuses: list[int] | None = None, answer: bytes = b"") -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.requests: list[Received] = []
         self.statuses = list(statuses or [200])
+        self.answer = answer
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -125,8 +127,10 @@ class Receiver:
                 )
                 status = outer.statuses.pop(0) if len(outer.statuses) > 1 else outer.statuses[0]
                 self.send_response(status)
-                self.send_header("content-length", "0")
+                self.send_header("content-length", str(len(outer.answer)))
+                self.send_header("content-type", "application/json")
                 self.end_headers()
+                self.wfile.write(outer.answer)
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -19,6 +19,7 @@ from loopwise.core.audit import Actor
 from loopwise.core.csvfile import ImportRefused, RowError
 from loopwise.core.errors import InvalidInput, NotFound
 from loopwise.core.notify import send_email
+from loopwise.core.sealed import seal, unseal
 from loopwise.core.security import new_token, same, token_hash
 from loopwise.support import config, flow, inbox, kb, replies, similar, tickets
 from loopwise.support.contracts import (
@@ -302,6 +303,64 @@ def set_support_settings(
         auto_resolution=row.auto_resolution,
     )
     return row
+
+
+def set_language_model(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    secret_key: str,
+    *,
+    url: str,
+    model: str = "",
+    key: str | None = None,
+) -> SupportSettings:
+    """The OpenAI-compatible endpoint that may rewrite suggested replies (empty URL: off).
+    ``key`` None keeps the stored key; it is kept sealed with the instance's secret."""
+    url = url.strip()
+    if url and (len(url) > 2000 or not url.startswith(("https://", "http://"))):
+        raise InvalidInput("llm_url", "is an http(s) address of an OpenAI-compatible API")
+    if len(model) > 200:
+        raise InvalidInput("llm_model", "is longer than 200 characters")
+    if key is not None and len(key) > 1000:
+        raise InvalidInput("llm_key", "is longer than 1000 characters")
+    row = config.settings_of(session, project_id)
+    row.llm_url, row.llm_model = url, model.strip()
+    if key is not None:
+        row.llm_key_sealed = seal(secret_key, key) if key else ""
+    audit.record(
+        session,
+        actor,
+        "support.settings_changed",
+        f"project {project_id}",
+        project_id=project_id,
+        language_model=url or "off",
+    )
+    return row
+
+
+def rewrite_draft(
+    session: Session, project_id: int, ticket_id: int, draft: str, secret_key: str
+) -> str:
+    """The draft rewritten by the project's language model; ``InvalidInput`` naming the
+    draft when there is no model or it gave no usable answer."""
+    row = config.settings_of(session, project_id)
+    if not row.llm_url:
+        raise InvalidInput("reply", "no language model is configured (Triage & settings)")
+    if not draft.strip():
+        raise InvalidInput("reply", "is empty: there is nothing to rewrite")
+    ticket = tickets.get(session, project_id, ticket_id)
+    key = unseal(secret_key, row.llm_key_sealed) if row.llm_key_sealed else ""
+    try:
+        return replies.rewrite(
+            row.llm_url,
+            row.llm_model,
+            key,
+            draft,
+            tickets.first_customer_message(session, ticket.id),
+        )
+    except replies.RewriteFailed as exc:
+        raise InvalidInput("reply", f"the language model did not rewrite it: {exc}") from None
 
 
 def rotate_inbound_token(session: Session, actor: Actor, project_id: int) -> str:

@@ -334,6 +334,7 @@ def reply(
 ) -> TicketMessage:
     """An agent's reply (or internal note), sent by e-mail to the requester when public.
     With ``suggested``, the agent's use of the suggestion is recorded."""
+    body = body.replace("\r\n", "\n")  # browsers send a textarea's lines with CRLF
     ticket = tickets.get(session, project_id, ticket_id)
     message = NewMessage(body, "agent", actor.label, now, public)
     tickets.check_message(message)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from loopwise.core.currency import minor_unit
 from loopwise.support.contracts import SimilarTicket, Suggestion, TicketContext, category_of
-from loopwise.support.models import ResponseTemplate, Ticket
+from loopwise.support.models import ResponseTemplate, SupportSettings, Ticket
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 _GREETING = re.compile(
@@ -82,13 +82,27 @@ def template_for(
     return None
 
 
-def regreet(text: str, first_name: str) -> str:
-    """Another ticket's reply, addressed to this requester instead."""
+_CLOSING = re.compile(
+    r"^(cheers|best|thanks|thank you|many thanks|regards|kind regards|best regards|"
+    r"best wishes|all the best|warm regards|talk soon)[,!.]?$",
+    re.IGNORECASE,
+)
+
+
+def readdress(text: str, first_name: str, agent: str) -> str:
+    """Another ticket's reply, addressed to this requester and signed by this agent: the
+    greeting names the requester, and a short signature after a closing line ("Cheers,")
+    becomes the agent's name (or goes, when the agent is unknown)."""
     greeting = f"Hi {first_name}," if first_name else "Hi,"
     stripped = text.strip()
     if _GREETING.match(stripped):
-        return _GREETING.sub(greeting, stripped, count=1)
-    return f"{greeting}\n\n{stripped}"
+        stripped = _GREETING.sub(greeting, stripped, count=1)
+    else:
+        stripped = f"{greeting}\n\n{stripped}"
+    lines = stripped.split("\n")
+    if len(lines) >= 2 and len(lines[-1].split()) <= 3 and _CLOSING.match(lines[-2].strip()):
+        lines = lines[:-1] + ([agent] if agent else [])
+    return "\n".join(lines).rstrip()
 
 
 def suggest(
@@ -102,13 +116,16 @@ def suggest(
     values = variables(ticket, context, agent)
     intent = str((ticket.analysis.get("triage") or {}).get("intent", {}).get("value") or "")
     template = template_for(session, ticket.project_id, intent, category_of(ticket.category))
+    settings = session.get(SupportSettings, ticket.project_id)
+    if settings is not None and intent:
+        values["link"] = str((settings.auto_resolution.get(intent) or {}).get("link", ""))
     if template is not None:
         return Suggestion(
             fill(template.body, values), f"template: {template.name}", template=template.name
         )
     for found in similar:
         if found.similarity >= MIN_REUSE and found.resolution:
-            text = regreet(found.resolution, values["first_name"])
+            text = readdress(found.resolution, values["first_name"], agent)
             return Suggestion(text, f"similar ticket #{found.number}", based_on=(found.ticket_id,))
     return Suggestion("", "")
 

@@ -196,7 +196,7 @@ def add_message(
         project_id=ticket.project_id,
         author_kind=message.author_kind,
         author=message.author[:320],
-        body=message.body,
+        body=message.body.replace("\r\n", "\n"),
         public=message.public,
         external_id=message.external_id[:200],
         created_at=message.at or at,

@@ -265,6 +265,7 @@ def _card_page(
         "statuses": facade.STATUSES,
         "draft": card.suggestion.text if draft is None else draft,
         "can_work": principal.can(Permission.WORK_TICKETS),
+        "llm": bool(settings.llm_url),
     }
     return render(request, "support/ticket.html", values, status)
 
@@ -315,6 +316,27 @@ def reply_form(
         )
     db.commit()
     return see_other(f"/projects/{project.id}/support/tickets/{ticket_id}#conversation")
+
+
+@router.post("/projects/{project_id}/support/tickets/{ticket_id}/rewrite", include_in_schema=False)
+def rewrite_form(
+    request: Request,
+    project: ProjectDep,
+    principal: SupportAgent,
+    ticket_id: Id,
+    db: DbDep,
+    context: ContextDep,
+    body: Text = "",
+) -> Response:
+    """The card again, its reply box holding the language model's rewrite of the draft."""
+    try:
+        text = facade.rewrite_draft(db, project.id, ticket_id, body, context.settings.secret())
+    except InvalidInput as exc:
+        db.rollback()
+        return _card_page(
+            request, project, db, ticket_id, principal, {"reply": exc.message}, 422, draft=body
+        )
+    return _card_page(request, project, db, ticket_id, principal, {}, draft=text)
 
 
 @router.post("/projects/{project_id}/support/tickets/{ticket_id}/dismiss", include_in_schema=False)

@@ -302,6 +302,58 @@ def settings_api(
     return JSONResponse(pages.settings_json(row))
 
 
+class LanguageModelIn(BaseModel):
+    url: Annotated[str, Field(max_length=2000)] = ""
+    model: Annotated[str, Field(max_length=200)] = ""
+    key: Annotated[str | None, Field(max_length=1000)] = None
+
+
+@router.put("/api/projects/{project_id}/support/language-model")
+def language_model_api(
+    request: Request,
+    body: LanguageModelIn,
+    project: ProjectDep,
+    principal: SettingsEditor,
+    db: DbDep,
+    context: ContextDep,
+) -> JSONResponse:
+    """An OpenAI-compatible endpoint (its base URL, model and key) that may rewrite
+    suggested replies; an empty URL turns it off. The key is stored sealed, never shown."""
+    row = facade.set_language_model(
+        db,
+        principal.actor(client_ip(request)),
+        project.id,
+        context.settings.secret(),
+        url=body.url,
+        model=body.model,
+        key=body.key,
+    )
+    db.commit()
+    return JSONResponse(
+        {"url": row.llm_url, "model": row.llm_model, "key_set": bool(row.llm_key_sealed)}
+    )
+
+
+class RewriteIn(BaseModel):
+    draft: Annotated[str, Field(max_length=100_000)]
+
+
+@router.post("/api/projects/{project_id}/tickets/{ticket_id}/rewrite")
+def rewrite_api(
+    body: RewriteIn,
+    project: ProjectDep,
+    principal: SupportAgent,
+    ticket_id: Id,
+    db: DbDep,
+    context: ContextDep,
+) -> JSONResponse:
+    """The draft rewritten by the project's language model (only the draft and the
+    customer's first message are sent to it); nothing is stored or sent to the customer."""
+    text = facade.rewrite_draft(db, project.id, ticket_id, body.draft, context.settings.secret())
+    db.commit()
+    return JSONResponse({"text": text})
+
+
 @router.post("/api/projects/{project_id}/support/inbound-token")
 def inbound_token(
     request: Request, project: ProjectDep, principal: SettingsEditor, db: DbDep

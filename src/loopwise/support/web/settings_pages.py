@@ -17,7 +17,16 @@ from loopwise.core.errors import InvalidInput
 from loopwise.core.roles import Permission
 from loopwise.revenue.facade import revenue_rules
 from loopwise.support import facade
-from loopwise.web.deps import DbDep, Id, ProjectDep, Reader, SettingsEditor, SupportAgent, client_ip
+from loopwise.web.deps import (
+    ContextDep,
+    DbDep,
+    Id,
+    ProjectDep,
+    Reader,
+    SettingsEditor,
+    SupportAgent,
+    client_ip,
+)
 from loopwise.web.render import render, see_other
 
 router = APIRouter()
@@ -91,6 +100,35 @@ def train_form(
         return _page(request, project, db, principal, {"train": exc.message}, 422)
     db.commit()
     return see_other(f"/projects/{project.id}/support/triage#model")
+
+
+@router.post("/projects/{project_id}/support/triage/language-model", include_in_schema=False)
+def language_model_form(
+    request: Request,
+    project: ProjectDep,
+    principal: SettingsEditor,
+    db: DbDep,
+    context: ContextDep,
+    llm_url: Short = "",
+    llm_model: Short = "",
+    llm_key: Short = "",
+) -> Response:
+    try:
+        facade.set_language_model(
+            db,
+            principal.actor(client_ip(request)),
+            project.id,
+            context.settings.secret(),
+            url=llm_url,
+            model=llm_model,
+            key=llm_key or None,
+        )
+    except InvalidInput as exc:
+        db.rollback()
+        form = {"llm_url": llm_url, "llm_model": llm_model}
+        return _page(request, project, db, principal, {exc.field: exc.message}, 422, form=form)
+    db.commit()
+    return see_other(f"/projects/{project.id}/support/triage#language-model")
 
 
 @router.post("/projects/{project_id}/support/triage/token", include_in_schema=False)
