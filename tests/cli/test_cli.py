@@ -134,11 +134,14 @@ def test_jobs_are_listed_and_run_due_twice_runs_once(cli_env: dict[str, str]) ->
     listed = {j["job"]: j for j in json.loads(run(["jobs", "list", "--json"], cli_env).stdout)}
     assert listed["revenue.metrics"]["schedule"] == "daily after 02:00 UTC"
     assert listed["alerts.deliver"]["schedule"] == "every minute"
+    assert listed["support.retrain"]["schedule"] == "daily after 03:00 UTC"
     first = run(["jobs", "run-due", "--json"], cli_env)
     assert first.returncode == 0, first.stderr
     assert {o["job"]: (o["status"], o["summary"]) for o in json.loads(first.stdout)} == {
         "alerts.deliver": ("ok", "0 sent, 0 to retry, 0 failed"),
         "revenue.metrics": ("ok", "no project has revenue data"),
+        "support.retrain": ("ok", "no project had enough new labels"),
+        "support.monthly_report": ("ok", "none due"),
     }
     second = {
         o["job"]: o["status"]

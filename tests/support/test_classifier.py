@@ -255,6 +255,21 @@ def test_tfidf_weights_follow_the_smoothed_idf_and_survive_storage() -> None:
     assert not np.any(restored.encode(["zzz qqq"]))  # unseen text: a zero row, not NaN
 
 
+def test_tfidf_rows_match_scikit_learn_vectorizers_joined_and_normalised() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts, _ = _examples()
+    probe = [text for text, _ in HELD_OUT] + ["", "!!!"]
+    parts = []
+    for options in ({"ngram_range": (1, 2)}, {"analyzer": "char_wb", "ngram_range": (2, 5)}):
+        oracle = TfidfVectorizer(sublinear_tf=True, **options).fit(texts)
+        parts.append(oracle.transform(probe).toarray())
+    expected = np.hstack(parts)
+    norms = np.linalg.norm(expected, axis=1, keepdims=True)
+    expected = expected / np.maximum(norms, 1e-12)
+    assert np.allclose(TfidfEncoder.fit(texts).encode(probe), expected, atol=1e-6)
+
+
 def test_default_encoder_can_be_forced_to_tfidf(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENCODER_ENV, "tfidf")
     assert default_encoder_name() == "tfidf"
