@@ -4,7 +4,7 @@ Usage:
     python benchmarks/triage.py                                  # every encoder, full + 10-shot
     python benchmarks/triage.py --encoder minilm --shots 10 --seeds 0 1 2 3 4
     python benchmarks/triage.py --encoder tfidf --shots full --latency 500
-    python benchmarks/triage.py --torch-threads 1                # latency with one torch thread
+    python benchmarks/triage.py --torch-threads 1    # torch threads for batches (a ticket uses 1)
 
 For each encoder (``minilm`` = MiniLM embeddings + TF-IDF n-grams, ``tfidf`` = n-grams alone)
 and each setting, trains ``IntentClassifier`` (exactly what the support area stores) on
@@ -12,7 +12,7 @@ and each setting, trains ``IntentClassifier`` (exactly what the support area sto
 scores it on all 3,080 rows of ``test.csv``. Training time includes encoding the training
 texts. Latency is one ``predict([text])`` call per ticket (a test text each time), after a
 warm-up, on CPU; p50/p95 over ``--latency`` calls. Prints Markdown tables for
-docs/benchmarks-triage.md. Targets (issue): >= 92 % full, >= 85 % with 10 per intent,
+docs/benchmarks.md, "Support triage". Targets (issue): >= 92 % full, >= 85 % with 10 per intent,
 <= 50 ms per ticket.
 """
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -37,7 +37,7 @@ SOLVED = ("solved", "closed")
 class _Index:
     signature: tuple[int, int, str]
     ids: list[int]
-    matrix: NDArray[np.float32]
+    matrix: Any  # dense rows (embeddings) or a sparse CSR matrix (TF-IDF)
     encoder: TextEncoder
 
 
@@ -102,8 +102,10 @@ def _build(session: Session, project_id: int, signature: tuple[int, int, str]) -
         vectors = [np.frombuffer(stored[i], dtype=np.float32) for i in ids]
         matrix = np.vstack(vectors) if vectors else np.zeros((0, encoder.dim), np.float32)
     else:
-        encoder = TfidfEncoder.fit([t for _, t, _ in rows] or ["empty"])
-        matrix = encoder.encode([t for _, t, _ in rows]) if rows else np.zeros((0, 1), np.float32)
+        tfidf = TfidfEncoder.fit([t for _, t, _ in rows] or ["empty"])
+        encoder = tfidf
+        # Sparse: a dense TF-IDF matrix of 20,000 tickets would take hundreds of MB.
+        matrix = tfidf.encode_sparse([t for _, t, _ in rows])
     return _Index(signature, ids, matrix, encoder)
 
 
@@ -127,7 +129,7 @@ def similar_tickets(
     if not index.ids:
         return []
     query = index.encoder.encode([text])[0]
-    scores = index.matrix @ query
+    scores = np.asarray(index.matrix @ query).ravel()
     order = np.argsort(-scores)
     chosen: list[tuple[int, float]] = []
     for position in order[: limit + 1]:

@@ -24,11 +24,6 @@ from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse  # type: ignore[import-untyped]
-from sklearn.feature_extraction.text import (  # type: ignore[import-untyped]
-    CountVectorizer,
-    TfidfVectorizer,
-)
 
 ENCODER_NAMES = ("minilm", "tfidf")
 # Overrides the automatic choice (e.g. ``tfidf`` to save the model's ≈600 MB of RAM).
@@ -75,7 +70,7 @@ _LOAD_LOCK = threading.Lock()
 _ENCODE_LOCK = threading.Lock()
 # Up to this many texts (a ticket being triaged) run on one torch thread. On the 2-core
 # box with other work on it, two threads spin against each other: one ticket took
-# p50 132 / p95 512 ms on two threads against 35 / 65 ms on one (docs/benchmarks-triage.md).
+# p50 132 / p95 512 ms on two threads against 35 / 65 ms on one (docs/benchmarks.md).
 SMALL_BATCH = 8
 
 
@@ -164,6 +159,8 @@ class _Block:
     def __post_init__(self) -> None:
         # scikit-learn's tokeniser (lower-casing, n-grams), so texts are cut exactly as
         # when the vocabulary was fitted; a pure function, safe to share between threads.
+        from sklearn.feature_extraction.text import CountVectorizer  # type: ignore[import-untyped]
+
         counter = CountVectorizer(analyzer=self.analyzer, ngram_range=self.ngrams)
         object.__setattr__(self, "analyze", counter.build_analyzer())
 
@@ -187,7 +184,7 @@ class TfidfEncoder:
 
     Each block is normalised, the two are joined and the row normalised again, so words
     and spellings weigh the same. On held-out BANKING77 training rows the pair beat either
-    block alone (90.0 % against 86.7 % words, 88.6 % characters; docs/benchmarks-triage.md).
+    block alone (90.0 % against 86.7 % words, 88.6 % characters; docs/benchmarks.md).
     """
 
     name = "tfidf"
@@ -218,6 +215,8 @@ class TfidfEncoder:
         min_df: int,
         max_features: int | None,
     ) -> _Block | None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         vectorizer = TfidfVectorizer(
             analyzer=analyzer,
             ngram_range=ngrams,
@@ -266,6 +265,8 @@ class TfidfEncoder:
             norms = np.sqrt(np.bincount(key, weights=data * data, minlength=size))
             data /= np.maximum(norms, 1e-12)[key]
         shape = (len(texts), self.dim)
+        from scipy import sparse  # type: ignore[import-untyped]
+
         return sparse.csr_matrix((data, index, np.asarray(indptr, dtype=np.int64)), shape=shape)
 
     def encode(self, texts: Sequence[str]) -> FloatMatrix:

@@ -8,6 +8,7 @@ database (a safe array format) and cached in the process by id.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from loopwise.support.models import SupportSettings, Ticket, TicketMessage, Tria
 from loopwise.support.triage import rules
 from loopwise.support.triage.classifier import IntentClassifier, evaluate, holdout_split
 
+log = logging.getLogger(__name__)
 MIN_LABELS = 20
 MAX_TRAINING = 50_000  # the most recent labelled tickets a model learns from
 _CACHE: OrderedDict[int, IntentClassifier] = OrderedDict()
@@ -72,8 +74,9 @@ def triage(
     """Every triage field of a ticket's text, each with its confidence and reason."""
     categories = list(settings.categories)
     row = latest_model(session, settings.project_id)
-    if row is not None:
-        intent, category, model = _by_model(row, text, categories)
+    found = _by_model(row, text, categories) if row is not None else None
+    if found is not None:
+        intent, category, model = found
     else:
         labels = [*ROUTINE_INTENTS, *categories]
         intent = rules.keyword_label(text, labels)
@@ -94,8 +97,16 @@ def triage(
     )
 
 
-def _by_model(row: TriageModel, text: str, categories: list[str]) -> tuple[Guess, Guess, str]:
-    found = _classifier(row).predict([text])[0]
+def _by_model(
+    row: TriageModel, text: str, categories: list[str]
+) -> tuple[Guess, Guess, str] | None:
+    """The model's guesses; None when this process cannot run the model (it was trained
+    with sentence embeddings and the ``ml`` extra is not installed here): rules decide."""
+    try:
+        found = _classifier(row).predict([text])[0]
+    except RuntimeError:
+        log.warning("support: triage model %s needs the ml extra; keyword rules decide", row.id)
+        return None
     # A category's confidence is the sum of its labels' probabilities among the top ones.
     shares: dict[str, float] = {}
     for label, probability in found.ranking:
