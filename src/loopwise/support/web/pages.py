@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -127,20 +128,29 @@ def inbox_page(
         "search": search,
         "sort": sort,
     }
-    errors: dict[str, str] = {}
+    return _inbox(request, project, principal, db, form, page, {})
+
+
+def _inbox(
+    request: Request,
+    project: ProjectInfo,
+    principal: Any,
+    db: Session,
+    form: dict[str, str],
+    page: str,
+    errors: dict[str, str],
+) -> Response:
     found = None
     try:
         if not (page.isascii() and page.isdigit()):
             raise InvalidInput("page", "is a whole number")
-        found = facade.inbox_page(
-            db,
-            project.id,
-            InboxQuery(
-                status, priority, category, queue, assignee, "", search.strip(), sort, int(page)
-            ),
-        )
+        query = InboxQuery(
+            form["status"], form["priority"], form["category"], form["queue"],
+            form["assignee"], "", form["search"].strip(), form["sort"], int(page),
+        )  # fmt: skip
+        found = facade.inbox_page(db, project.id, query)
     except InvalidInput as exc:
-        errors[exc.field] = exc.message
+        errors = {**errors, exc.field: exc.message}
     settings = facade.support_settings(db, project.id)
     db.commit()
     values = {
@@ -175,15 +185,11 @@ def save_view(
         facade.save_view(db, project.id, name, query, principal.label)
     except InvalidInput as exc:
         db.rollback()
-        return see_other(f"/projects/{project.id}/support?view_error={exc.message}")
+        form = {"status": status, "priority": priority, "category": category, "queue": queue,
+                "assignee": assignee, "search": search, "sort": sort}  # fmt: skip
+        return _inbox(request, project, principal, db, form, "1", {"view_name": exc.message})
     db.commit()
-    return see_other(f"/projects/{project.id}/support?" + _query_string(query.as_dict()))
-
-
-def _query_string(values: dict[str, Any]) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode(values)
+    return see_other(f"/projects/{project.id}/support?" + urlencode(query.as_dict()))
 
 
 @router.post("/projects/{project_id}/support/views/{view_id}/delete", include_in_schema=False)
