@@ -20,13 +20,13 @@ import numpy as np
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from numpy.typing import NDArray
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loopwise.core import audit
 from loopwise.core.audit import Actor
 from loopwise.core.errors import InvalidInput, NotFound
-from loopwise.support import config
+from loopwise.support import config, tickets
 from loopwise.support.models import KbArticle, Ticket, TicketMessage
 from loopwise.support.similar import resolution_of
 from loopwise.support.triage.encoders import (
@@ -371,13 +371,7 @@ def _solved(session: Session, project_id: int, since: datetime, until: datetime)
     ids = list(session.scalars(window))
     if not ids:
         return []
-    first = (
-        select(TicketMessage.ticket_id, func.min(TicketMessage.id).label("message_id"))
-        .where(TicketMessage.ticket_id.in_(ids))
-        .where(TicketMessage.author_kind == "customer")
-        .group_by(TicketMessage.ticket_id)
-        .subquery()
-    )
+    first = tickets.first_customer_messages(TicketMessage.ticket_id.in_(ids))
     rows = session.execute(
         select(Ticket, TicketMessage.body)
         .outerjoin(first, first.c.ticket_id == Ticket.id)

@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from loopwise.support import tickets
 from loopwise.support.contracts import SimilarTicket
 from loopwise.support.models import Ticket, TicketMessage
 from loopwise.support.triage.encoders import (
@@ -55,13 +56,7 @@ def _signature(session: Session, project_id: int) -> tuple[int, int, str]:
 
 
 def _texts(session: Session, project_id: int) -> list[tuple[int, str, bytes | None]]:
-    first = (
-        select(TicketMessage.ticket_id, func.min(TicketMessage.id).label("message_id"))
-        .where(TicketMessage.project_id == project_id)
-        .where(TicketMessage.author_kind == "customer")
-        .group_by(TicketMessage.ticket_id)
-        .subquery()
-    )
+    first = tickets.first_customer_messages(TicketMessage.project_id == project_id)
     rows = session.execute(
         select(Ticket.id, Ticket.subject, TicketMessage.body, Ticket.embedding)
         .join(first, first.c.ticket_id == Ticket.id)

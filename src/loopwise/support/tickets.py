@@ -13,7 +13,7 @@ import re
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Subquery, func, select
 from sqlalchemy.orm import Session
 
 from loopwise.core.errors import InvalidInput, NotFound
@@ -126,6 +126,17 @@ def messages(session: Session, ticket_id: int) -> list[TicketMessage]:
             .where(TicketMessage.ticket_id == ticket_id)
             .order_by(TicketMessage.created_at, TicketMessage.id)
         )
+    )
+
+
+def first_customer_messages(*where: ColumnElement[bool]) -> Subquery:
+    """Each ticket's first customer message (``ticket_id``, ``message_id``) among the
+    messages ``where`` selects: the text triage, similar tickets and drafts read."""
+    return (
+        select(TicketMessage.ticket_id, func.min(TicketMessage.id).label("message_id"))
+        .where(TicketMessage.author_kind == "customer", *where)
+        .group_by(TicketMessage.ticket_id)
+        .subquery()
     )
 
 

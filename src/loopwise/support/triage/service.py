@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loopwise.core import audit
 from loopwise.core.audit import Actor
 from loopwise.core.errors import InvalidInput
+from loopwise.support import tickets
 from loopwise.support.contracts import (
     ROUTINE_INTENTS,
     Guess,
@@ -130,13 +131,7 @@ class TrainingOutcome:
 def labelled(session: Session, project_id: int) -> tuple[list[str], list[str]]:
     """The texts and labels the model learns from: tickets whose type an agent confirmed
     or corrected, most recent first, with their first customer message."""
-    first = (
-        select(TicketMessage.ticket_id, func.min(TicketMessage.id).label("message_id"))
-        .where(TicketMessage.project_id == project_id)
-        .where(TicketMessage.author_kind == "customer")
-        .group_by(TicketMessage.ticket_id)
-        .subquery()
-    )
+    first = tickets.first_customer_messages(TicketMessage.project_id == project_id)
     rows = session.execute(
         select(Ticket.subject, TicketMessage.body, Ticket.label)
         .join(first, first.c.ticket_id == Ticket.id)

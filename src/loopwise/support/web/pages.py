@@ -98,7 +98,8 @@ def settings_json(row: SupportSettings) -> dict[str, Any]:
     }
 
 
-def _mailer(context: AppContext, project_id: int, db: Session) -> facade.Mailer | None:
+def mailer_of(context: AppContext, project_id: int, db: Session) -> facade.Mailer | None:
+    """The instance's SMTP server, sending from the project's reply address."""
     smtp = context.settings.smtp_url
     sender = facade.support_settings(db, project_id).reply_from or context.settings.smtp_from
     return facade.mailer(smtp.get_secret_value() if smtp else None, sender)
@@ -230,7 +231,7 @@ def new_ticket_form(
     )
     try:
         received = facade.receive_ticket(
-            db, warehouse, project.id, new, utcnow(), _mailer(context, project.id, db)
+            db, warehouse, project.id, new, utcnow(), mailer_of(context, project.id, db)
         )
     except InvalidInput as exc:
         db.rollback()
@@ -309,7 +310,7 @@ def reply_form(
             ticket_id,
             body,
             utcnow(),
-            _mailer(context, project.id, db),
+            mailer_of(context, project.id, db),
             status_after=status,
             public=not note,
             suggested=suggested,

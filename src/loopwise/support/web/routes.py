@@ -20,7 +20,6 @@ from loopwise.support.jobs import JOBS
 from loopwise.support.web import insights, kb_pages, pages, settings_pages
 from loopwise.web.area import Area, NavItem
 from loopwise.web.bodies import read_capped
-from loopwise.web.context import AppContext
 from loopwise.web.deps import (
     ContextDep,
     DbDep,
@@ -40,13 +39,6 @@ router.include_router(settings_pages.router)
 router.include_router(kb_pages.router)
 MAX_TICKET = 2_000_000
 MAX_IMPORT = 20_000_000
-
-
-def mailer_of(context: AppContext, project_id: int, db: Any) -> facade.Mailer | None:
-    settings = context.settings
-    smtp = settings.smtp_url.get_secret_value() if settings.smtp_url else None
-    sender = facade.support_settings(db, project_id).reply_from or settings.smtp_from
-    return facade.mailer(smtp, sender)
 
 
 async def _json_body(request: Request, limit: int) -> Any:
@@ -85,7 +77,7 @@ async def create_ticket(
     new = facade.from_source("generic", payload)
     new = facade.NewTicket(**{**new.__dict__, "source": "api"})
     received = facade.receive_ticket(
-        db, warehouse, project.id, new, utcnow(), mailer_of(context, project.id, db)
+        db, warehouse, project.id, new, utcnow(), pages.mailer_of(context, project.id, db)
     )
     db.commit()
     return JSONResponse(_received(received), status_code=201 if received.created else 200)
@@ -118,7 +110,7 @@ async def inbound_webhook(
     payload = await _json_body(request, MAX_TICKET)
     new = facade.from_source(source, payload)
     received = facade.receive_ticket(
-        db, warehouse, project_id, new, utcnow(), mailer_of(context, project_id, db)
+        db, warehouse, project_id, new, utcnow(), pages.mailer_of(context, project_id, db)
     )
     db.commit()
     return JSONResponse(_received(received), status_code=201 if received.created else 200)
@@ -227,7 +219,7 @@ def reply_api(
         ticket_id,
         body.body,
         utcnow(),
-        mailer_of(context, project.id, db),
+        pages.mailer_of(context, project.id, db),
         status_after=body.status,
         public=body.public,
         suggested=body.suggested,
