@@ -44,6 +44,8 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(jobs_app, name="jobs")
 revenue_app = typer.Typer(help="Billing data: imports from billing systems.", no_args_is_help=True)
 app.add_typer(revenue_app, name="revenue")
+people_app = typer.Typer(help="End users: health scores.", no_args_is_help=True)
+app.add_typer(people_app, name="people")
 
 CLI_ACTOR = Actor("cli")
 console = Console()
@@ -178,6 +180,10 @@ def demo(
             _demo_metrics(context, project_id, days)
         with err.status("Training the support triage model"):
             _demo_triage(context, project_id)
+        _with_progress(
+            "Scoring people's health", summary.persons,
+            lambda progress: _recompute_health(context, project_id, progress),
+        )  # fmt: skip
     finally:
         context.close()
     console.print(
@@ -194,6 +200,7 @@ def _demo_accounts(context: AppContext, admin_email: str) -> tuple[int, str]:
     exists, so reloading is repeatable) and an admin."""
     from loopwise.core.security import generate_password
     from loopwise.ingest.facade import erase_people
+    from loopwise.people.facade import erase_people_area
     from loopwise.revenue.facade import erase_revenue
     from loopwise.support.facade import erase_support
 
@@ -209,6 +216,7 @@ def _demo_accounts(context: AppContext, admin_email: str) -> tuple[int, str]:
                              reason="demo reload")  # fmt: skip
             erase_revenue(session, CLI_ACTOR, project.id, "demo reload")
             erase_support(session, CLI_ACTOR, project.id, "demo reload")
+            erase_people_area(session, CLI_ACTOR, project.id, "demo reload")
             erase_people(session, project.id)
         try:
             accounts.find_user(session, admin_email)
@@ -243,6 +251,17 @@ def _demo_triage(context: AppContext, project_id: int) -> None:
             train_model(session, CLI_ACTOR, project_id, datetime.now(UTC))
         except InvalidInput:
             return
+
+
+def _recompute_health(
+    context: AppContext, project_id: int, progress: Callable[[int, int], None]
+) -> Any:
+    """Every person's summary and health score, as the daily job computes them."""
+    from loopwise.people.facade import recompute_project
+
+    with transaction(context.sessions) as session:
+        return recompute_project(session, context.warehouse, CLI_ACTOR, project_id,
+                                 datetime.now(UTC), progress=progress)  # fmt: skip
 
 
 def _with_progress(label: str, total: int, work: Callable[[Callable[[int, int], None]], T]) -> T:
@@ -539,6 +558,36 @@ def revenue_backfill_stripe(
     for p in found:
         table.add_row(p.resource, f"{p.seen:,}")
     console.print(table)
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+@people_app.command("recompute")
+def people_recompute(
+    project: Annotated[int, typer.Argument(help="The project's id (loopwise projects list).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Refresh every person's summary and health score now (the daily job does it at 04:00)."""
+    context = _guard(lambda: open_context(_settings()))
+    try:
+        with transaction(context.sessions) as session:
+            _guard(lambda: accounts.get_project(session, project))
+        if as_json:
+            report = _guard(lambda: _recompute_health(context, project, lambda _d, _t: None))
+        else:
+            report = _with_progress(
+                "Scoring people's health", 1,
+                lambda progress: _guard(lambda: _recompute_health(context, project, progress)),
+            )  # fmt: skip
+    finally:
+        context.close()
+    if as_json:
+        _print_json({"persons": report.persons, "seconds": round(report.seconds, 2),
+                     "by_band": report.by_band})  # fmt: skip
+        return
+    bands = ", ".join(f"{band}: {count:,}" for band, count in report.by_band.items())
+    console.print(f"Scored {report.persons:,} people in {report.seconds:.1f} s ({bands}).")
 
 
 def main() -> None:

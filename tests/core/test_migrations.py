@@ -9,6 +9,7 @@ from sqlalchemy import inspect
 from loopwise.core import models  # noqa: F401
 from loopwise.core.db import Base, make_engine, migrate
 from loopwise.ingest import models as ingest_models  # noqa: F401
+from loopwise.people import models as people_models  # noqa: F401
 from loopwise.product import models as product_models  # noqa: F401
 from loopwise.revenue import models as revenue_models  # noqa: F401
 from loopwise.support import models as support_models  # noqa: F401

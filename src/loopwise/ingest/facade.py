@@ -30,7 +30,15 @@ from loopwise.ingest.contracts import CaptureEvent
 from loopwise.ingest.ids import new_uuid4_texts, person_id_for, uuid4_texts
 from loopwise.ingest.known import KnownPerson, Registered, register_people
 from loopwise.ingest.models import Person, PersonDistinctId, PersonOverride
-from loopwise.ingest.persons import PersonInfo, person_by_id
+from loopwise.ingest.persons import (
+    PersonInfo,
+    PersonRecord,
+    list_persons,
+    merged_into,
+    person_by_id,
+    person_projects,
+    person_records,
+)
 from loopwise.ingest.properties import encode_properties, hot_text
 from loopwise.warehouse.base import Warehouse
 from loopwise.warehouse.schema import EVENTS, HOT_COLUMNS, UTC_MICROS
@@ -39,11 +47,16 @@ __all__ = [
     "CaptureEvent",
     "KnownPerson",
     "PersonInfo",
+    "PersonRecord",
     "Registered",
     "capture",
     "erase_people",
     "events_to_arrow",
+    "list_persons",
+    "merged_into",
     "person_by_id",
+    "person_projects",
+    "person_records",
     "register_people",
     "uuid4_texts",
 ]
@@ -220,3 +233,46 @@ def erase_people(session: Session, project_id: int) -> None:
     transaction has committed."""
     for table in (PersonOverride, PersonDistinctId, Person):
         session.execute(delete(table).where(table.project_id == project_id))
+
+
+def distinct_ids_with_prefix(
+    session: Session, project_id: int, prefix: str, *, limit: int = 10
+) -> list[tuple[str, str]]:
+    """Distinct ids starting with ``prefix`` (case-sensitive), first ``limit`` in id
+    order, each with its person (a merged-away person resolved to the survivor), for
+    search boxes. A range scan of the primary key (``id >= prefix AND id < next``), so it
+    answers at once in a project of millions of ids."""
+    if not prefix:
+        return []
+    query = (
+        select(PersonDistinctId.distinct_id, PersonDistinctId.person_id)
+        .where(PersonDistinctId.project_id == project_id)
+        .where(PersonDistinctId.distinct_id >= prefix)
+    )
+    upper = _after_prefix(prefix)
+    if upper is not None:
+        query = query.where(PersonDistinctId.distinct_id < upper)
+    rows = session.execute(query.order_by(PersonDistinctId.distinct_id).limit(limit)).all()
+    # The database's collation orders the range; the prefix itself is checked here.
+    found = [(str(d), str(p)) for d, p in rows if str(d).startswith(prefix)]
+    if not found:
+        return []
+    survivors = dict(
+        session.execute(
+            select(PersonOverride.old_person_id, PersonOverride.override_person_id)
+            .where(PersonOverride.project_id == project_id)
+            .where(PersonOverride.old_person_id.in_({p for _, p in found}))
+        ).all()
+    )
+    return [(d, str(survivors.get(p) or p)) for d, p in found]
+
+
+def _after_prefix(prefix: str) -> str | None:
+    """The first text after every text that starts with ``prefix``, in code-point order
+    (the last character moved up by one); None when no such text exists."""
+    for cut in range(len(prefix) - 1, -1, -1):
+        code = ord(prefix[cut]) + 1
+        code = 0xE000 if 0xD800 <= code < 0xE000 else code  # surrogates are not text
+        if code <= 0x10FFFF:
+            return prefix[:cut] + chr(code)
+    return None

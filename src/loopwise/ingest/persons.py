@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -95,3 +96,62 @@ def list_persons(
         query = query.where(Person.id > after)
     rows = session.scalars(query.order_by(Person.id).limit(limit)).all()
     return _infos(session, rows)
+
+
+# --- in bulk, for read models built over every person ----------------------------------
+
+_CHUNK = 10_000  # values per IN list (SQLite binds at most 32,766)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRecord:
+    """A person's id, properties and creation time, without their ids (lists of many)."""
+
+    id: str
+    properties: dict[str, Any]
+    created_at: datetime
+
+
+def person_records(
+    session: Session, project_id: int, person_ids: Sequence[str] | None = None
+) -> list[PersonRecord]:
+    """Every person of the project (or those of ``person_ids`` that exist), ordered by id;
+    columns only, so 100,000 persons load without the ORM's per-row work."""
+    query = select(Person.id, Person.properties, Person.created_at).where(
+        Person.project_id == project_id
+    )
+    rows: list[Any] = []
+    if person_ids is None:
+        rows += session.execute(query).all()
+    else:
+        for part in _chunks(person_ids):
+            rows += session.execute(query.where(Person.id.in_(part))).all()
+    found = [PersonRecord(str(i), dict(p or {}), at) for i, p, at in rows]
+    return sorted(found, key=lambda r: r.id)
+
+
+def merged_into(
+    session: Session, project_id: int, person_ids: Sequence[str] | None = None
+) -> dict[str, str]:
+    """Merged-away person id -> the person it now is, for the project (or for the persons
+    of ``person_ids`` as survivors)."""
+    query = select(PersonOverride.old_person_id, PersonOverride.override_person_id).where(
+        PersonOverride.project_id == project_id
+    )
+    rows: list[Any] = []
+    if person_ids is None:
+        rows += session.execute(query).all()
+    else:
+        for part in _chunks(person_ids):
+            rows += session.execute(query.where(PersonOverride.override_person_id.in_(part)))
+    return {str(old): str(new) for old, new in rows}
+
+
+def person_projects(session: Session) -> list[int]:
+    """The projects that have persons."""
+    return sorted(int(p) for p in session.scalars(select(Person.project_id).distinct()))
+
+
+def _chunks(values: Sequence[str]) -> list[list[str]]:
+    ordered = sorted(set(values))
+    return [ordered[first : first + _CHUNK] for first in range(0, len(ordered), _CHUNK)]

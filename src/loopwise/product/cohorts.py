@@ -220,3 +220,34 @@ def _info(row: Cohort) -> CohortInfo:
         definition=CohortDefinition.model_validate(row.definition),
         updated_at=row.updated_at,
     )
+
+
+def add_to_static_cohort(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    person_ids: list[str],
+    *,
+    cohort_id: int | None = None,
+    name: str = "",
+) -> CohortInfo:
+    """Add persons to a static cohort: the existing cohort ``cohort_id`` (members already
+    in it stay once), or a new cohort called ``name``. A cohort defined by criteria takes
+    no added members."""
+    given = list(dict.fromkeys(p for p in person_ids if p))
+    if not given:
+        raise InvalidInput("person_ids", "no one to add to the cohort")
+    if cohort_id is None:
+        members, title = given, name
+    else:
+        row = _row(session, project_id, cohort_id)
+        current = CohortDefinition.model_validate(row.definition)
+        if not current.person_ids:
+            raise InvalidInput("cohort_id", "this cohort is defined by criteria: choose a "
+                               "static cohort or name a new one")  # fmt: skip
+        members, title = list(dict.fromkeys([*current.person_ids, *given])), row.name
+    if len(members) > MAX_STATIC_MEMBERS:
+        raise InvalidInput("person_ids", f"a static cohort holds at most {MAX_STATIC_MEMBERS:,} "
+                           "persons")  # fmt: skip
+    definition = CohortDefinition(person_ids=members)
+    return save_cohort(session, actor, project_id, title, definition, cohort_id)

@@ -936,3 +936,21 @@ class PersonActivity:
     features_total: int  # the project's features
     core_adopted: tuple[str, ...]  # of those used, the core ones
     core_total: int  # the project's core features
+
+
+@dataclass(frozen=True)
+class ActivitySignals:
+    """What every person of a project did, at a moment, as the health score reads it
+    (merged ids included; days are UTC days; defined in ``queries/person_signals.py``)."""
+
+    first_seen: datetime | None  # their first event ever, up to the moment
+    last_seen: datetime | None
+    active_days: int  # distinct days with events, all history
+    active_days_28d: int  # of those, days within the 28 days before the moment
+    events_7d: int
+    weekly_baseline: float  # events 8 to 35 days before the moment, divided by 4
+    sessions_30d: int  # distinct non-empty session ids
+    errors_7d: int  # ``$exception`` events
+    core_adopted: int  # the project's core features used in the 30 days
+    core_total: int  # the project's core features
+    features: tuple[str, ...]  # the project's features used in the 30 days, by name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -62,6 +62,17 @@ from loopwise.revenue.mrr import Change, Conventions, Period, state_mrr
 from loopwise.revenue.payments import PaymentHealth, PaymentQuery
 from loopwise.revenue.payments import payment_health as payment_figures
 from loopwise.revenue.person import PersonBilling, billing_of
+from loopwise.revenue.person_events import (
+    BillingEvent,
+    BillingRequestInfo,
+    PaymentMethod,
+    billing_events,
+    payment_method,
+    record_request,
+    requests_of,
+)
+from loopwise.revenue.signals import BillingSignals
+from loopwise.revenue.signals import billing_signals as signals_of
 from loopwise.revenue.sources import table_import
 from loopwise.revenue.sources.csv_import import Imported, import_subscriptions
 from loopwise.revenue.sources.stripe import (
@@ -79,6 +90,9 @@ from loopwise.warehouse import Warehouse
 __all__ = [
     "CAC_ANOMALY",
     "BackfillError",
+    "BillingEvent",
+    "BillingRequestInfo",
+    "BillingSignals",
     "CustomerList",
     "CustomerQuery",
     "ImportRefused",
@@ -87,6 +101,7 @@ __all__ = [
     "MovementQuery",
     "MovementRow",
     "PaymentHealth",
+    "PaymentMethod",
     "PaymentQuery",
     "PersonBilling",
     "Progress",
@@ -94,6 +109,8 @@ __all__ = [
     "SignatureError",
     "apply_event",
     "backfill_stripe",
+    "billing_requests_of",
+    "billing_signals",
     "cac",
     "check_cac",
     "customer_ledger",
@@ -108,9 +125,12 @@ __all__ = [
     "mrr_report",
     "nightly_metrics",
     "payment_health",
+    "payment_method_of",
     "person_billing",
+    "person_billing_events",
     "receive_stripe",
     "recompute_metrics",
+    "record_billing_request",
     "revenue_forecast",
     "revenue_rules",
     "set_revenue_rules",
@@ -681,3 +701,106 @@ def person_billing(
     timezone = accounts.get_project(session, project_id).timezone
     _ready(session, project_id, rules, timezone, moment)
     return billing_of(session, project_id, customers, currency=rules.currency, now=moment)
+
+
+def billing_signals(
+    session: Session,
+    project_id: int,
+    now: datetime,
+    person_ids: Sequence[str] | None = None,
+    *,
+    merged: Mapping[str, str] | None = None,
+) -> dict[str, BillingSignals]:
+    """The billing of every person linked to a billing customer (or of ``person_ids``) at
+    ``now``: status, plan and MRR as on the Customers page, the day they churned, payment
+    failures and subscription changes in 30 days; a few statements for the whole project.
+    ``merged`` maps merged-away person ids to their survivor, whose links they count for."""
+    rules = revenue_rules(session, project_id)
+    timezone = accounts.get_project(session, project_id).timezone
+    _ready(session, project_id, rules, timezone, now)
+    return signals_of(session, project_id, now, person_ids, timezone=timezone, merged=merged)
+
+
+# --- one person's billing history, payment method and requests (the person page) --------
+
+
+def person_billing_events(
+    session: Session, project_id: int, person_id: str, start: datetime, end: datetime,
+    now: datetime | None = None,
+) -> list[BillingEvent]:  # fmt: skip
+    """Payments, failed payments and MRR movements of the person's billing customers in
+    [start, end), newest first (docs/revenue.md); empty without a billing customer."""
+    customers = customers_of_person(session, project_id, person_id)
+    if not customers:
+        return []
+    rules = revenue_rules(session, project_id)
+    timezone = accounts.get_project(session, project_id).timezone
+    _ready(session, project_id, rules, timezone, now or utcnow())
+    return billing_events(session, project_id, customers, start, end, zone=timezone)
+
+
+def payment_method_of(
+    session: Session, project_id: int, customer_ids: Sequence[str]
+) -> PaymentMethod | None:
+    """The card brand and last four digits on file for these customers, when the stored
+    billing objects carry them."""
+    return payment_method(session, project_id, customer_ids)
+
+
+def record_billing_request(
+    session: Session, actor: Actor, project_id: int, person_id: str, *, kind: str,
+    months: int, plan: str, amount_minor: int, reason: str, requested_by: str,
+    now: datetime | None = None,
+) -> int:  # fmt: skip
+    """Record a complimentary subscription (``months`` of ``plan``) or a credit
+    (``amount_minor`` in the project's reporting currency) asked for a person, against
+    their first billing customer if any; audited. Nothing is sent to the billing system."""
+    customers = customers_of_person(session, project_id, person_id)
+    return record_request(
+        session, actor, project_id, person_id, customer_id=customers[0] if customers else "",
+        kind=kind, months=months, plan=plan, amount_minor=amount_minor,
+        currency=revenue_rules(session, project_id).currency, reason=reason,
+        requested_by=requested_by, now=now or utcnow(),
+    )  # fmt: skip
+
+
+def billing_requests_of(
+    session: Session, project_id: int, person_id: str
+) -> list[BillingRequestInfo]:
+    """A person's recorded billing requests, newest first."""
+    return requests_of(session, project_id, person_id)
+
+
+def customers_with_prefix(
+    session: Session, project_id: int, prefix: str, *, limit: int = 10
+) -> list[tuple[str, str]]:
+    """Billing customers whose id starts with ``prefix`` (case-sensitive) and who are
+    linked to a person: (customer id, person id), first ``limit`` in id order, for search
+    boxes. A range scan of the primary key (``id >= prefix AND id < next``)."""
+    if not prefix:
+        return []
+    query = (
+        select(BillingObject.external_id, BillingObject.person_id)
+        .where(BillingObject.project_id == project_id)
+        .where(BillingObject.kind == "customer")
+        .where(BillingObject.external_id >= prefix)
+        .where(BillingObject.person_id != "")
+        .where(BillingObject.deleted.is_(False))
+    )
+    upper = _after_prefix(prefix)
+    if upper is not None:
+        query = query.where(BillingObject.external_id < upper)
+    rows = session.execute(query.order_by(BillingObject.external_id).limit(limit)).all()
+    # The database's collation orders the range; the prefix itself is checked here.
+    return [(str(c), str(p)) for c, p in rows if str(c).startswith(prefix)]
+
+
+def _after_prefix(prefix: str) -> str | None:
+    """The first text after every text that starts with ``prefix``, in code-point order
+    (the last character moved up by one); None when no such text exists."""
+    for cut in range(len(prefix) - 1, -1, -1):
+        code = ord(prefix[cut]) + 1
+        code = 0xE000 if 0xD800 <= code < 0xE000 else code  # surrogates are not text
+        if code <= 0x10FFFF:
+            return prefix[:cut] + chr(code)
+    return None

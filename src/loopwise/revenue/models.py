@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -271,3 +272,25 @@ class FxRate(Base):
     currency: Mapped[str] = mapped_column(String(10), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     rate: Mapped[Decimal] = mapped_column(Numeric(24, 12))
+
+
+class BillingRequest(Base):
+    """A complimentary subscription or credit someone asked for (from the person page),
+    recorded for whoever runs billing; nothing is written to the billing system."""
+
+    __tablename__ = "billing_requests"
+    __table_args__ = (Index("ix_billing_requests_person", "project_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    person_id: Mapped[str] = mapped_column(String(36))
+    customer_id: Mapped[str] = mapped_column(String(100), default="")
+    kind: Mapped[str] = mapped_column(String(20))  # complimentary, credit
+    amount_minor: Mapped[int] = mapped_column(BigInteger, default=0)  # credit amount
+    currency: Mapped[str] = mapped_column(String(10), default="")
+    months: Mapped[int] = mapped_column(Integer, default=0)  # complimentary months
+    plan: Mapped[str] = mapped_column(String(200), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="requested")
+    requested_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

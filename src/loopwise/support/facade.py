@@ -45,6 +45,7 @@ from loopwise.support.models import (
     TicketMessage,
     TriageModel,
 )
+from loopwise.support.signals import TicketSignals, ticket_signals
 from loopwise.support.triage.encoders import default_encoder_name
 from loopwise.support.triage.service import MIN_LABELS, TrainingOutcome, latest_model, train
 from loopwise.warehouse import Warehouse
@@ -61,8 +62,10 @@ __all__ = [
     "NewTicket",
     "Received",
     "RowError",
+    "TicketSignals",
     "TrainingOutcome",
     "from_source",
+    "ticket_signals",
 ]
 
 
@@ -494,3 +497,95 @@ def erase_support(session: Session, actor: Actor, project_id: int, reason: str) 
         reason=reason[:200],
     )
     return count
+
+
+def ticket_requester(session: Session, project_id: int, number: int) -> str | None:
+    """The person who asked ticket ``number`` of the project; None when there is no such
+    ticket or its requester is not a known person (for search by ticket number)."""
+    if not 1 <= number <= 2**31 - 1:
+        return None
+    person = session.scalar(
+        select(Ticket.person_id)
+        .where(Ticket.project_id == project_id)
+        .where(Ticket.number == number)
+    )
+    return str(person) if person else None
+
+
+# --- one person's tickets and messages to them (the person page) -----------------------------
+
+OPEN_STATUSES = ("new", "open", "pending")
+
+
+@dataclass(frozen=True)
+class TicketBrief:
+    id: int
+    number: int
+    subject: str
+    status: str
+    priority: str
+    category: str
+    created_at: datetime
+    solved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PersonSupport:
+    """A person's tickets in figures: how many, how many open, how long solving took."""
+
+    total: int
+    open: int
+    solved: int
+    mean_resolution_s: float | None  # created to solved, over their solved tickets
+    oldest_open: TicketBrief | None
+    latest: tuple[TicketBrief, ...]  # newest first
+
+
+def _brief(row: Ticket) -> TicketBrief:
+    return TicketBrief(row.id, row.number, row.subject, row.status, row.priority, row.category,
+                       row.created_at, row.solved_at)  # fmt: skip
+
+
+def person_support(
+    session: Session, project_id: int, person_id: str, *, latest: int = 5
+) -> PersonSupport:
+    """The figures of a person's tickets (through the person index: a person has few)."""
+    rows = [_brief(t) for t in person_tickets(session, project_id, person_id, limit=10_000)]
+    solved = [t for t in rows if t.solved_at is not None and t.status in ("solved", "closed")]
+    durations = [(t.solved_at - t.created_at).total_seconds() for t in solved if t.solved_at]
+    waiting = sorted((t for t in rows if t.status in OPEN_STATUSES), key=lambda t: t.created_at)
+    return PersonSupport(
+        total=len(rows), open=len(waiting), solved=len(solved),
+        mean_resolution_s=sum(durations) / len(durations) if durations else None,
+        oldest_open=waiting[0] if waiting else None, latest=tuple(rows[:latest]),
+    )  # fmt: skip
+
+
+def person_ticket_events(
+    session: Session, project_id: int, person_id: str, start: datetime, end: datetime
+) -> list[TicketBrief]:
+    """A person's tickets created or solved in [start, end), newest id first."""
+    rows = session.scalars(
+        select(Ticket).where(Ticket.project_id == project_id, Ticket.person_id == person_id)
+        .where(((Ticket.created_at >= start) & (Ticket.created_at < end))
+               | ((Ticket.solved_at >= start) & (Ticket.solved_at < end)))
+        .order_by(Ticket.id.desc())
+    )  # fmt: skip
+    return [_brief(t) for t in rows]
+
+
+def fill_template(
+    session: Session, project_id: int, template_id: int, values: dict[str, str]
+) -> tuple[str, str] | None:
+    """A response template of the project, by id, as (name, body with its ``{{ variable }}``
+    placeholders filled from ``values``); None when the project has no such template."""
+    row = session.get(ResponseTemplate, template_id)
+    if row is None or row.project_id != project_id:
+        return None
+    return row.name, replies.fill(row.body, values)
+
+
+def fill_text(text: str, values: dict[str, str]) -> str:
+    """Text with its ``{{ variable }}`` placeholders filled as in response templates
+    (unknown or empty ones are left visible)."""
+    return replies.fill(text, values)

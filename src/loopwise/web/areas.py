@@ -14,6 +14,7 @@ def all_areas() -> list[Area]:
     """Imported here, not at module level, so areas stay independent of the shell's import."""
     from loopwise.ingest.web.routes import area as ingest_area
     from loopwise.overview.web.routes import area as overview_area
+    from loopwise.people.web.routes import area as people_area
     from loopwise.product.web.routes import area as product_area
     from loopwise.revenue.web.routes import area as revenue_area
     from loopwise.support.web.routes import area as support_area
@@ -24,7 +25,7 @@ def all_areas() -> list[Area]:
 
     return [
         signin_area, pages_area, overview_area, ingest_area, product_area, revenue_area,
-        support_area, alerts_area, api_area,
+        support_area, people_area, alerts_area, api_area,
     ]  # fmt: skip
 
 
