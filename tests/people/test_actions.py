@@ -1,8 +1,10 @@
 """Quick actions on one person, on SQLite and PostgreSQL (DuckDB and chDB for the summary a
 tag creates): each action's effect, its ``person_actions`` row and its audit entry; an
 e-mail received by a local SMTP server; a ticket with the person as requester; a grant
-recorded as a billing request without touching billing objects. Bad input raises
-``InvalidInput`` naming the field and writes nothing."""
+recorded as a billing request without touching billing objects. Bad input (a NUL
+character, a line break in a subject, a tag already there in another letter case) raises
+``InvalidInput`` naming the field and writes nothing; an e-mail goes only to a person
+whose ``email`` property is exactly one valid address."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from email import message_from_bytes, policy
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -31,6 +34,7 @@ from loopwise.people.contracts import (
     TicketAction,
     VipAction,
 )
+from loopwise.people.identity import person_email
 from loopwise.people.models import PersonAction, PersonSummary
 from loopwise.people.timeline import timeline
 from loopwise.revenue.models import BillingObject, BillingRequest
@@ -273,3 +277,91 @@ def test_a_person_of_another_project_is_not_found(
     with transaction(context.sessions) as session, pytest.raises(NotFound):
         act(session, warehouse, TEST_ACTOR, other, ann(project), VipAction(kind="vip"), NOW,
             mailer=None, sender="", author=AUTHOR)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (" Ann.Lee+news@Acme.test ", "Ann.Lee+news@Acme.test"),
+        ("o'brien@x.ie", "o'brien@x.ie"),
+        ("attacker@x.test, victim@y.test", ""),
+        ("attacker,victim@y.test", ""),
+        ("Ann <ann@acme.test>", ""),
+        ("<ann@acme.test>", ""),
+        ("ann@acme.test\r\nBcc: victim@y.test", ""),
+        ("ann@acme.test>", ""),
+        ('"ann"@acme.test', ""),
+        ("ann@localhost", ""),
+        ("ann..lee@acme.test", ""),
+        ("ann@-acme.test", ""),
+        ("a" * 65 + "@acme.test", ""),
+        (["ann@acme.test"], ""),
+    ],
+)
+def test_a_persons_email_is_exactly_one_valid_address(value: object, expected: str) -> None:
+    assert person_email({"email": value}) == expected
+
+
+def test_a_person_whose_email_property_lists_two_addresses_gets_no_email(
+    context: AppContext, warehouse: Warehouse, project: int, smtp: tuple[str, Inbox]
+) -> None:
+    register_people(context.sessions, warehouse, project, [KnownPerson(
+        distinct_id="mal", properties={"email": "attacker@x.test, victim@y.test"})])  # fmt: skip
+    action = EmailAction(kind="email", subject="Hello", body="Hi there")
+    refused(context, warehouse, project, action, "email", who="mal",
+            send=mailer(smtp[0], "team@acme.test"))  # fmt: skip
+    assert smtp[1].messages == []
+
+
+@pytest.mark.parametrize(
+    ("action", "field"),
+    [
+        (TagAction(kind="tag", tag="\u0000"), "tag"),
+        (TagAction(kind="tag", tag="beta\u0000"), "tag"),
+        (TagAction(kind="tag", tag="a\u0007b"), "tag"),
+        (NoteAction(kind="note", body="Called\u0000 her"), "body"),
+        (TicketAction(kind="ticket", subject="Help\u0000", body="x"), "subject"),
+        (TicketAction(kind="ticket", subject="Help", body="x\u0000"), "body"),
+        (GrantAction(kind="grant", grant="credit", amount=5, reason="Sorry\u0000"), "reason"),
+        (EmailAction(kind="email", subject="Hello", body="Hi\u0000"), "body"),
+        (EmailAction(kind="email", subject="Hello\r\nBcc: victim@y.test", body="Hi"), "subject"),
+        (EmailAction(kind="email", subject="Hello\n", body="Hi"), "subject"),
+    ],
+)  # fmt: skip
+def test_nul_and_line_breaks_are_refused_naming_the_field(
+    context: AppContext, warehouse: Warehouse, project: int, smtp: tuple[str, Inbox],
+    action: Action, field: str,
+) -> None:  # fmt: skip
+    refused(context, warehouse, project, action, field, send=mailer(smtp[0], "team@acme.test"))
+    assert smtp[1].messages == []
+
+
+def test_tags_compare_whatever_their_case_and_keep_the_first_spelling(
+    context: AppContext, warehouse: Warehouse, project: int
+) -> None:
+    run(context, warehouse, project, TagAction(kind="tag", tag="Beta"))
+    refused(context, warehouse, project, TagAction(kind="tag", tag="BETA"), "tag")
+    done = run(context, warehouse, project, TagAction(kind="untag", tag=" beta "))
+    assert done.message == "Removed the tag “Beta”."
+    assert summary(context, project).tags == []
+
+
+def test_a_line_break_in_a_name_is_one_line_in_the_subject(
+    context: AppContext, warehouse: Warehouse, project: int, smtp: tuple[str, Inbox]
+) -> None:
+    register_people(context.sessions, warehouse, project, [KnownPerson(
+        distinct_id="cy", properties={"email": "cy@acme.test",
+                                      "name": "Cy\r\nBcc: victim@y.test"})])  # fmt: skip
+    action = EmailAction(kind="email", subject="Hello {{ name }}", body="Hi {{ first_name }}")
+    run(context, warehouse, project, action, who="cy", send=mailer(smtp[0], "team@acme.test"))
+    [raw] = smtp[1].messages
+    message = message_from_bytes(raw, policy=policy.default)
+    assert (message["To"], message["Subject"], message["Bcc"]) == (
+        "cy@acme.test", "Hello Cy Bcc: victim@y.test", None)  # fmt: skip
+
+
+@pytest.mark.parametrize("template_id", [2**63, 10**30])
+def test_a_template_id_beyond_what_the_database_stores_is_refused(template_id: int) -> None:
+    with pytest.raises(ValidationError) as refused:
+        EmailAction(kind="email", template_id=template_id)
+    assert refused.value.errors()[0]["loc"] == ("template_id",)

@@ -11,8 +11,11 @@ from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 
+from loopwise.core.db import transaction
 from loopwise.core.roles import Role
 from loopwise.ingest.ids import person_id_for
+from loopwise.people import facade
+from loopwise.people.timeline import timeline_json
 from loopwise.web.context import AppContext
 from tests.factories import bearer, create_api_key, create_project
 from tests.people.test_pages import build_people
@@ -208,3 +211,59 @@ def test_presets_settings_recompute_and_the_openapi_document(
                  "/api/projects/{project_id}/people/accounts"):  # fmt: skip
         assert path in paths, path
     assert not any(p.startswith("/projects/") for p in paths)  # pages stay out of the API
+
+
+def test_bad_input_answers_422_naming_the_field_never_500(
+    client: TestClient, context: AppContext
+) -> None:
+    built = build_people(context)
+    base = f"/api/projects/{built.project}/people"
+    agent = bearer(create_api_key(context, built.project, Role.ADMIN))
+    timeline = f"{base}/{built.ann}/timeline"
+    for before in ("0001-01-01T00:00:00Z", "9999-12-31T23:00:00Z", "1969-12-31T23:59:59+00:00"):
+        early = client.get(timeline, params={"before": before}, headers=agent)
+        assert (early.status_code, early.json()["field"]) == (422, "before"), before
+    first = client.get(timeline, params={"before": "1970-01-01T00:00:00Z"}, headers=agent)
+    assert (first.status_code, first.json()["items"]) == (200, [])
+
+    actions = f"{base}/{built.ann}/actions"
+    for body, field in (
+        ({"kind": "tag", "tag": "\u0000"}, "tag"),
+        ({"kind": "note", "body": "a\u0000b"}, "body"),
+        ({"kind": "ticket", "subject": "\u0000", "body": "x"}, "subject"),
+        ({"kind": "grant", "grant": "credit", "amount": 5, "reason": "\u0000"}, "reason"),
+    ):
+        refused = client.post(actions, json=body, headers=agent)
+        assert (refused.status_code, refused.json()["field"]) == (422, field), body
+    huge = client.post(actions, json={"kind": "email", "template_id": 2**63}, headers=agent)
+    assert huge.status_code == 422
+    assert [e["field"] for e in huge.json()["errors"]] == ["email.template_id"]
+    for name in ("cohort_id", "template_id"):
+        bulk = client.post(f"{base}/bulk", json={"kind": "cohort", name: 2**63}, headers=agent)
+        assert bulk.status_code == 422
+        assert [e["field"] for e in bulk.json()["errors"]] == [name]
+
+    spec = {"conditions": [{"field": "plan", "op": "eq", "value": "basic"},
+                           {"field": "mrr", "op": "contains"}]}  # fmt: skip
+    preset = client.post(f"{base}/presets", json={"name": "Broken", "filter": spec}, headers=agent)
+    assert (preset.status_code, preset.json()["field"]) == (422, "conditions[1].op")
+    assert client.get(f"{base}/presets", headers=agent).json() == []
+
+
+def test_the_api_timeline_is_the_timeline_as_json(client: TestClient, context: AppContext) -> None:
+    built = build_people(context)
+    key = bearer(create_api_key(context, built.project, Role.VIEWER))
+    before = built.now.isoformat()
+    answer = client.get(f"/api/projects/{built.project}/people/{built.ann}/timeline",
+                        params={"before": before}, headers=key).json()  # fmt: skip
+    with transaction(context.sessions) as session:
+        found = facade.timeline(session, context.warehouse, built.project, built.ann,
+                                built.now, before=built.now)  # fmt: skip
+    expected = timeline_json(found)
+    for key in ("start", "end", "next_before"):
+        assert datetime.fromisoformat(answer[key]) == datetime.fromisoformat(expected[key])
+    assert answer["kinds"] == expected["kinds"]
+    assert [(i["kind"], i["title"], i["detail"], i["data"]) for i in answer["items"]] == [
+        (i["kind"], i["title"], i["detail"], i["data"]) for i in expected["items"]
+    ]
+    assert len(answer["items"]) >= 4

@@ -1,7 +1,8 @@
 """Bulk actions on SQLite and PostgreSQL: tagging (tags, timeline rows, audit), the CSV
 export, adding to static cohorts (seen through product analytics), and e-mail: a preview
 that sends nothing, then sending through a real local SMTP server, each send logged and
-a refused delivery recorded without stopping the rest."""
+a refused delivery recorded without stopping the rest; only a single valid address
+receives one, a subject is one line, and tags and text follow the quick actions' rules."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -172,7 +174,7 @@ def test_email_preview_sends_nothing(context: AppContext, project: int) -> None:
                        **EVERYONE)  # fmt: skip
     assert inbox.messages == []
     assert (preview.count, preview.sent) == (3, 0)
-    assert "1 without an e-mail address" in preview.message
+    assert "1 without a valid e-mail address" in preview.message
     assert preview.preview == [
         ("eve@x.io", "Your  plan", "Hi =HYPERLINK(evil),\n+Corp is set."),
         ("ann@acme.io", "Your Pro plan", "Hi Ann,\nAcme is set."),
@@ -276,3 +278,140 @@ def test_email_without_smtp_is_refused(context: AppContext, project: int) -> Non
         bulk(context, project, kind="email", send=mailer(None, SENDER), **MESSAGE, **EVERYONE)
     assert refused.value.field == "email"
     assert "no SMTP server" in refused.value.message
+
+
+class Envelopes(Inbox):
+    """An SMTP server that keeps each message's envelope recipients."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.recipients: list[str] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.recipients += envelope.rcpt_tos
+        return await super().handle_DATA(server, session, envelope)
+
+
+@contextmanager
+def envelope_server() -> Iterator[tuple[str, Envelopes]]:
+    inbox, port = Envelopes(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield f"smtp://127.0.0.1:{port}", inbox
+    finally:
+        controller.stop()
+
+
+def add_person(context: AppContext, project: int, person: str, address: str, name: str) -> None:
+    with transaction(context.sessions) as session:
+        session.add(PersonSummary(project_id=project, person_id=person, email=address, name=name,
+                                  name_key=name.lower(), computed_at=NOW))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["attacker@x.test, victim@y.test", "attacker@x.test,victim@y.test", "Mal <mal@x.test>",
+     "mal@x.test\r\nbcc: victim@y.test", "<mal@x.test>", "mal@localhost"],
+)  # fmt: skip
+def test_email_reaches_only_people_with_exactly_one_valid_address(
+    context: AppContext, project: int, address: str
+) -> None:
+    add_person(context, project, "p-mal", address, "Mal")
+    with envelope_server() as (url, inbox):
+        preview = bulk(context, project, kind="email", send=mailer(url, SENDER), **MESSAGE,
+                       **EVERYONE)  # fmt: skip
+        done = bulk(context, project, kind="email", send=mailer(url, SENDER), confirm=True,
+                    **MESSAGE, **EVERYONE)  # fmt: skip
+    assert (preview.count, done.count, done.sent) == (3, 3, 3)
+    assert "2 without a valid e-mail address are skipped" in preview.message
+    assert [to for to, _, _ in preview.preview or []] == ["eve@x.io", "ann@acme.io", "bob@x.io"]
+    assert sorted(inbox.recipients) == ["ann@acme.io", "bob@x.io", "eve@x.io"]
+    with context.sessions() as session:
+        assert "p-mal" not in {a.person_id for a in actions(session, project, "email")}
+        [entry] = audited(session, project, "people.emailed")
+    assert entry["skipped"] == 2
+
+
+def test_a_line_break_in_a_filled_value_stays_out_of_the_subject(
+    context: AppContext, project: int
+) -> None:
+    add_person(context, project, "p-mal", "mal@x.test", "Mal\r\nBcc: victim@y.test")
+    with envelope_server() as (url, inbox):
+        done = bulk(context, project, kind="email", send=mailer(url, SENDER), confirm=True,
+                    subject="Hello {{name}}", body="Hi {{name}}", filter={"q": "mal"})  # fmt: skip
+    assert (done.sent, done.failed) == (1, [])
+    assert inbox.recipients == ["mal@x.test"]
+    assert parsed(inbox.messages[0])["Subject"] == "Hello Mal Bcc: victim@y.test"
+    assert parsed(inbox.messages[0])["Bcc"] is None
+
+
+@pytest.mark.parametrize(
+    ("action", "field"),
+    [
+        ({"subject": "Hello\r\nBcc: victim@y.test", "body": "Hi"}, "subject"),
+        ({"subject": "Hello\n", "body": "Hi"}, "subject"),
+        ({"subject": "Hello\x00", "body": "Hi"}, "subject"),
+        ({"subject": "Hello", "body": "Hi\x00"}, "body"),
+    ],
+)
+def test_a_subject_is_one_line_and_no_text_holds_a_nul(
+    context: AppContext, project: int, action: dict[str, Any], field: str
+) -> None:
+    with smtp_server() as (url, inbox), pytest.raises(InvalidInput) as refused:
+        bulk(context, project, kind="email", send=mailer(url, SENDER), confirm=True, **action,
+             **EVERYONE)  # fmt: skip
+    assert refused.value.field == field
+    assert inbox.messages == []
+
+
+def test_a_message_refused_before_delivery_is_that_persons_failure_only(
+    context: AppContext, project: int
+) -> None:
+    with smtp_server() as (url, inbox):
+        send = mailer(url, SENDER)
+
+        def fussy(to: str, subject: str, body: str) -> None:
+            if to.startswith("bob@"):
+                raise ValueError("Header values may not contain linefeed or carriage return")
+            send(to, subject, body)
+
+        done = bulk(context, project, kind="email", send=fussy, confirm=True, **MESSAGE,
+                    **EVERYONE)  # fmt: skip
+    assert (done.count, done.sent, done.failed) == (3, 2, ["bob@x.io"])
+    assert len(inbox.messages) == 2
+    with context.sessions() as session:
+        status = {a.person_id: a.details["status"] for a in actions(session, project, "email")}
+        [entry] = audited(session, project, "people.emailed")
+    assert status["p-ann"] == status["p-eve"] == "sent"
+    assert status["p-bob"].startswith("failed: Header values")
+    assert entry == {"recipients": 3, "sent": 2, "failed": 1, "skipped": 1}
+
+
+@pytest.mark.parametrize("tag", ["\x00", "beta\x00", "a\x07b", " \u2028 "])
+def test_a_tag_is_refused_with_a_control_character(
+    context: AppContext, project: int, tag: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        bulk(context, project, kind="tag", tag=tag, **EVERYONE)
+    assert refused.value.field == "tag"
+    with context.sessions() as session:
+        assert actions(session, project, "tag") == []
+
+
+def test_a_tag_is_compared_whatever_its_case_and_kept_as_first_given(
+    context: AppContext, project: int
+) -> None:
+    done = bulk(context, project, kind="tag", tag="  BETA ", **EVERYONE)
+    assert done.message == "Tagged 3 people “BETA” (1 already had it)."
+    with context.sessions() as session:
+        tags = dict(session.execute(select(PersonSummary.person_id, PersonSummary.tags)).all())
+    assert (tags["p-ann"], tags["p-bob"]) == (["beta"], ["BETA"])
+
+
+@pytest.mark.parametrize("name", ["cohort_id", "template_id"])
+def test_ids_beyond_what_the_database_stores_are_refused(name: str) -> None:
+    assert BulkAction.model_validate({"kind": "cohort", name: 2**63 - 1})
+    with pytest.raises(ValidationError) as refused:
+        BulkAction.model_validate({"kind": "cohort", name: 2**63})
+    assert refused.value.errors()[0]["loc"] == (name,)

@@ -17,7 +17,9 @@ from loopwise.ingest.facade import KnownPerson, capture, register_people
 from loopwise.ingest.ids import person_id_for
 from loopwise.people.accounts import account_view, accounts_page
 from loopwise.people.context import PersonContext, person_context
-from loopwise.people.contracts import Insight
+from loopwise.people.contracts import Insight, PeopleConfig, Signals
+from loopwise.people.health import score
+from loopwise.people.insights import Facts, insights
 from loopwise.people.models import PersonSummary
 from loopwise.people.timeline import timeline
 from loopwise.product.contracts import FeatureIn
@@ -27,7 +29,7 @@ from loopwise.web.context import AppContext
 from tests.factories import TEST_ACTOR, create_project
 from tests.people.test_timeline import NOW, build_person
 
-DAY = timedelta(days=1)
+DAY, HOUR = timedelta(days=1), timedelta(hours=1)
 
 
 @pytest.fixture
@@ -204,3 +206,21 @@ def test_accounts_sum_their_members(context: AppContext) -> None:
     assert acme.distribution == (0, 0, 0, 1, 0, 1, 0, 0, 1, 0)
     assert [m.person_id for m in acme.members] == ["a1", "a3", "a2", "a4"]
     assert acme.currency == "usd"
+
+
+def test_the_usage_insight_says_what_the_health_score_says(context: AppContext) -> None:
+    # First seen 21 days ago: the usual week is taken over the 2 weeks they were around
+    # (20 events, 10 a week), not the 4 of ``weekly_baseline`` (5 a week).
+    project = create_project(context).id
+    seen = {"first_seen": NOW - 21 * DAY, "last_seen": NOW - HOUR, "events_7d": 5,
+            "weekly_baseline": 20 / 4}  # fmt: skip
+    young = PersonSummary(project_id=project, person_id="p1", computed_at=NOW, **seen)
+    health = score(Signals(person_id="p1", now=NOW, **seen), PeopleConfig())
+    with context.sessions() as session:
+        found = insights(session, context.warehouse, project,
+                         Facts("p1", NOW, "UTC", young, None, None, None, []))  # fmt: skip
+    assert "usage down 50% vs their 2-week average" in [r.text for r in health.reasons]
+    assert found == [Insight(
+        "warning", "Usage down 50% vs their 2-week average",
+        "5 events in the last 7 days vs 10 a week in the 2 weeks before (as of 20 Mar 2026)",
+    )]  # fmt: skip

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from loopwise.people.contracts import DEFAULT_WEIGHTS, Health, PeopleConfig, Signals
-from loopwise.people.health import score
+from loopwise.people.health import UsualWeek, score, usual_week
 
 NOW = datetime(2026, 3, 20, 12, tzinfo=UTC)
 DAY, HOUR = timedelta(days=1), timedelta(hours=1)
@@ -140,6 +140,21 @@ def test_a_newcomer_has_no_trend_and_a_three_week_old_user_a_shorter_baseline() 
     health = score(young, DEFAULTS)
     assert component(health, "trend")[1] == pytest.approx(0.5)
     assert "usage down 50% vs their 2-week average" in texts(health)
+
+
+def test_the_usual_week_is_taken_over_the_weeks_a_person_was_around() -> None:
+    assert usual_week(None, 5.0, NOW) is None
+    assert usual_week(NOW - 13 * DAY, 5.0, NOW) is None  # no usual week yet
+    # 5 a week over the 4 weeks before the last 7 days: 20 events in the 2 weeks of them
+    # a person first seen 21 days ago was around, 1 week of them at 14 days.
+    assert usual_week(NOW - 21 * DAY, 5.0, NOW) == UsualWeek(10.0, 2.0)
+    assert usual_week(NOW - 14 * DAY, 5.0, NOW) == UsualWeek(20.0, 1.0)
+    assert usual_week(NOW - 200 * DAY, 5.0, NOW) == UsualWeek(5.0, 4.0)
+    three = usual_week(NOW - 24 * DAY - 12 * HOUR, 3.0, NOW)
+    assert three is not None
+    assert (three.weeks, three.average) == (2.5, "their 2-week average")
+    assert three.versus(3) == "down 38% vs their 2-week average"  # 3 against 4.8
+    assert UsualWeek(5.0, 4.0).versus(7) == "up 40% vs their 4-week average"
 
 
 def test_a_churned_customer_loses_the_subscription_points() -> None:

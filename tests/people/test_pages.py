@@ -391,3 +391,90 @@ def _email_the_acme_people(client: TestClient, csrf: str, built: Built) -> None:
     assert "Sent 2 e-mails." in sent.text
     page = client.get(f"{base}/{built.bob}")
     assert "E-mail sent: Hello Bob" in page.text
+
+
+def test_timeline_parameters_out_of_range_or_unknown_are_refused_naming_them(
+    client: TestClient, context: AppContext
+) -> None:
+    built = build_people(context)
+    sign_in(client, create_user(context, Role.VIEWER).email)
+    url = f"/projects/{built.project}/people/{built.ann}"
+    for before in ("0001-01-01T00:00:00Z", "9999-12-31T23:00:00Z", "1969-12-31T23:59:59Z"):
+        page = client.get(url, params={"before": before})
+        assert page.status_code == 422, before
+        assert 'id="e-before"' in page.text
+        partial = client.get(f"{url}/timeline", params={"before": before})
+        assert (partial.status_code, partial.json()["field"]) == (422, "before")
+    unknown = client.get(url, params=[("kinds", "note"), ("kinds", "gossip")])
+    assert unknown.status_code == 422
+    assert 'id="e-kinds"' in unknown.text
+    assert "&#39;gossip&#39; is not one of" in unknown.text
+    partial = client.get(f"{url}/timeline", params={"kinds": "note,gossip"})
+    assert (partial.status_code, partial.json()["field"]) == (422, "kinds")
+    earliest = client.get(f"{url}/timeline", params={"before": "1970-01-01T00:00:00Z"})
+    assert earliest.status_code == 200
+    chosen = client.get(url, params={"kinds": "payment"})
+    assert chosen.status_code == 200
+    assert "Payment of USD 20.00 received" in chosen.text
+    assert "Session of" not in chosen.text
+
+
+def test_forms_refuse_ids_too_large_for_the_database_beside_their_field(
+    client: TestClient, context: AppContext
+) -> None:
+    built = build_people(context)
+    csrf = sign_in(client, create_user(context, Role.OWNER).email)
+    base = f"/projects/{built.project}/people"
+    for value in ("9223372036854775808", "9" * 5000, "two", "-1"):
+        cohort = client.post(f"{base}/bulk/cohort", data={"csrf_token": csrf, "cohort_id": value})
+        assert cohort.status_code == 422, value
+        assert 'id="e-cohort_id"' in cohort.text  # shown with no static cohort to choose
+        typed = {"csrf_token": csrf, "template_id": value, "subject": "Hi", "body": "Hello"}
+        mail = client.post(f"{base}/bulk/email", data=typed)
+        assert mail.status_code == 422, value
+        assert 'id="e-template_id"' in mail.text
+        one = client.post(f"{base}/{built.ann}/actions/email",
+                          data={"csrf_token": csrf, "template_id": value})  # fmt: skip
+        assert one.status_code == 422, value
+        assert 'id="e-email-template_id"' in one.text
+    unnamed = client.post(f"{base}/bulk/cohort", data={"csrf_token": csrf})
+    assert unnamed.status_code == 422
+    assert "choose a cohort or name a new one" in unnamed.text
+    assert client.post(f"{base}/bulk/hug", data={"csrf_token": csrf}).status_code == 422
+
+
+def test_a_saved_filter_is_checked_as_applying_it_would_be(
+    client: TestClient, context: AppContext
+) -> None:
+    built = build_people(context)
+    csrf = sign_in(client, create_user(context, Role.ANALYST).email)
+    base = f"/projects/{built.project}/people"
+    broken = {"csrf_token": csrf, "name": "Broken", "f2": "mrr", "o2": "contains", "v2": "1"}
+    contains = client.post(f"{base}/presets", data=broken)
+    assert contains.status_code == 422
+    assert 'id="e-o2"' in contains.text
+    nul = client.post(f"{base}/presets", data={"csrf_token": csrf, "name": "Pay\x00ers",
+                                               "f0": "mrr", "o0": "gte", "v0": "20"})  # fmt: skip
+    assert nul.status_code == 422
+    assert 'id="e-preset_name"' in nul.text
+    with transaction(context.sessions) as session:
+        assert facade.presets(session, built.project) == []
+
+
+def test_bulk_actions_need_their_own_permission(client: TestClient, context: AppContext) -> None:
+    built = build_people(context)
+    csrf = sign_in(client, create_user(context, Role.SUPPORT).email)
+    base = f"/projects/{built.project}/people"
+    cohort = {"csrf_token": csrf, "cohort_name": "x"}
+    assert client.post(f"{base}/bulk/cohort", data=cohort).status_code == 403
+    assert client.post(f"{base}/bulk/export", data={"csrf_token": csrf}).status_code == 403
+    client.cookies.clear()
+    csrf = sign_in(client, create_user(context, Role.ANALYST).email)
+    assert client.post(f"{base}/bulk/tag", data={"csrf_token": csrf,
+                                                 "tag": "x"}).status_code == 403  # fmt: skip
+    made = client.post(f"{base}/bulk/cohort", data={"csrf_token": csrf, "cohort_name": "All"})
+    assert made.status_code == 200
+    assert "Added 3 people to “All”" in made.text
+    again = client.post(f"{base}/bulk/cohort", data={"csrf_token": csrf, "cohort_name": "all"})
+    assert again.status_code == 422
+    assert 'id="e-cohort_name"' in again.text  # the cohort's name is taken: said beside it

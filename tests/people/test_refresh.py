@@ -18,12 +18,23 @@ from loopwise.core.models import AuditEvent
 from loopwise.core.settings import Settings
 from loopwise.ingest.contracts import CaptureEvent
 from loopwise.ingest.facade import KnownPerson, capture, register_people
+from loopwise.ingest.identity import Identity, PropertyUpdate
 from loopwise.ingest.ids import person_id_for
+from loopwise.people import jobs as people_jobs
 from loopwise.people import refresh
+from loopwise.people.actions import act
 from loopwise.people.config import config_of, save_config
-from loopwise.people.contracts import DEFAULT_WEIGHTS, Health
+from loopwise.people.contracts import (
+    DEFAULT_WEIGHTS,
+    Action,
+    Health,
+    NoteAction,
+    TagAction,
+    VipAction,
+)
 from loopwise.people.jobs import recompute
-from loopwise.people.models import HealthPoint, PersonSummary
+from loopwise.people.models import HealthPoint, PersonAction, PersonSummary
+from loopwise.people.timeline import timeline
 from loopwise.product.contracts import FeatureIn
 from loopwise.product.features import create_feature
 from loopwise.revenue.facade import apply_event
@@ -307,6 +318,52 @@ def test_one_person_and_persons_that_no_longer_exist(
     assert points(context, project) == []
 
 
+def mark(context: AppContext, warehouse: Warehouse, project: int, who: str, action: Action) -> None:
+    """A quick action of the team on the person of the distinct id ``who``, at NOW."""
+    with transaction(context.sessions) as session:
+        act(session, warehouse, TEST_ACTOR, project, person_id_for(project, who), action, NOW,
+            mailer=None, sender="", author="cs@x.io")  # fmt: skip
+
+
+def test_a_merged_persons_tags_vip_and_notes_move_to_the_survivor(
+    context: AppContext, warehouse: Warehouse, project: int
+) -> None:
+    # zed: an anonymous visitor the identity service met, then bob once he logged in.
+    Identity(context.sessions).resolve(
+        project, {"anon-zed"}, [PropertyUpdate("anon-zed", {"plan": "trial"}, None)]
+    )
+    zed, bob = person_id_for(project, "anon-zed"), person_id_for(project, "bob")
+    refreshed(context, warehouse, project)
+    assert any(who == zed for who, _, _ in points(context, project))
+    mark(context, warehouse, project, "bob", TagAction(kind="tag", tag="Champion"))
+    for action in (
+        TagAction(kind="tag", tag="champion"),
+        TagAction(kind="tag", tag="trial"),
+        VipAction(kind="vip"),
+        NoteAction(kind="note", body="Asked about SSO."),
+    ):
+        mark(context, warehouse, project, "anon-zed", action)  # fmt: skip
+    register_people(context.sessions, warehouse, project,
+                    [KnownPerson("bob", other_ids=["anon-zed"])])  # fmt: skip
+    # bob's own refresh moves them (as would the whole project's).
+    with transaction(context.sessions) as session:
+        refresh.refresh_person(session, warehouse, project, bob, NOW)
+    found = summaries(context, project)
+    assert zed not in found
+    assert (found[bob].tags, found[bob].vip) == (["Champion", "trial"], True)
+    assert all(who != zed for who, _, _ in points(context, project))  # bob keeps his own
+    assert [day for who, day, _ in points(context, project) if who == bob] == [NOW.date()]
+    with context.sessions() as session:
+        owners = session.scalars(select(PersonAction.person_id)).all()
+        notes = timeline(session, warehouse, project, bob, NOW + HOUR, kinds=["note"]).items
+    assert sorted(owners) == [bob] * 5
+    assert [(n.title, n.detail) for n in notes] == [("Note by cs@x.io", "Asked about SSO.")]
+    refreshed(context, warehouse, project)  # nothing left to move, nothing doubled
+    again = summaries(context, project)[bob]
+    assert (again.tags, again.vip, len(summaries(context, project))) == (
+        ["Champion", "trial"], True, 5)  # fmt: skip
+
+
 def test_the_daily_job_recomputes_each_project_with_persons(
     context: AppContext, warehouse: Warehouse, project: int, settings: Settings
 ) -> None:
@@ -317,6 +374,31 @@ def test_the_daily_job_recomputes_each_project_with_persons(
         recomputed = AuditEvent.action == "people.health_recomputed"
         audited = session.scalar(select(func.count()).select_from(AuditEvent).where(recomputed))
     assert audited == 0
+
+
+def test_a_failing_project_leaves_the_others_refreshed_and_is_named_in_the_summary(
+    context: AppContext, warehouse: Warehouse, project: int, settings: Settings,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    later = create_project(context, "Later").id
+    register_people(context.sessions, warehouse, later, [KnownPerson("zoe")])
+    real = people_jobs.refresh_people
+
+    def failing_first(session: Session, wh: Warehouse, project_id: int,
+                      now: datetime) -> refresh.RefreshReport:  # fmt: skip
+        if project_id == project:
+            raise RuntimeError("the warehouse went away")
+        return real(session, wh, project_id, now)
+
+    monkeypatch.setattr(people_jobs, "refresh_people", failing_first)
+    summary = recompute(JobContext(context.sessions, warehouse, settings), NOW)
+    assert summary.startswith(
+        f"project {project} failed: RuntimeError: the warehouse went away; "
+        f"project {later}: 1 person ("
+    )  # fmt: skip
+    assert summaries(context, project) == {}
+    assert list(summaries(context, later)) == [person_id_for(later, "zoe")]
+    assert f"the refresh of project {project} failed" in caplog.text
 
 
 def test_settings_are_checked_merged_and_audited(context: AppContext, project: int) -> None:

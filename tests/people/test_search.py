@@ -10,6 +10,7 @@ import pytest
 
 from loopwise.core.db import transaction
 from loopwise.core.errors import InvalidInput
+from loopwise.core.textkeys import after_prefix
 from loopwise.ingest.facade import KnownPerson, register_people
 from loopwise.ingest.ids import person_id_for
 from loopwise.people import search as search_module
@@ -137,3 +138,11 @@ def test_empty_text_finds_no_one_and_limits_are_checked(
     with context.sessions() as session, pytest.raises(InvalidInput) as refused:
         search(session, project[0], "jane", limit=0)
     assert refused.value.field == "limit"
+
+
+def test_the_end_of_a_prefix_range_is_the_first_text_after_it() -> None:
+    assert after_prefix("jane@") == "janeA"  # "@" is U+0040, "A" U+0041
+    assert after_prefix("ab\U0010ffff") == "ac"  # the last code point cannot move up
+    assert after_prefix("a\ud7ff") == "a\ue000"  # surrogates are skipped
+    assert after_prefix("\U0010ffff") is None
+    assert after_prefix("") is None

@@ -16,6 +16,7 @@ from loopwise.core.db import transaction
 from loopwise.core.errors import InvalidInput, NotFound
 from loopwise.ingest.contracts import CaptureEvent
 from loopwise.ingest.facade import KnownPerson, capture, register_people
+from loopwise.ingest.identity import Identity
 from loopwise.ingest.ids import person_id_for
 from loopwise.people.actions import act
 from loopwise.people.contracts import NoteAction, Timeline
@@ -256,4 +257,24 @@ def test_sessions_find_merged_ids_in_the_warehouse_when_not_given(
     assert recent_events(warehouse, project_id, ann, NOW, 2) == [
         RawEvent(NOW - 2 * DAY + 90 * MINUTE, "view", "ann", {}),
         RawEvent(NOW - 2 * DAY + 25 * MINUTE, "$exception", "ann", ERROR),
+    ]
+
+
+def test_notes_on_a_person_since_merged_into_them_show_before_any_refresh(
+    context: AppContext, warehouse: Warehouse, project: tuple[int, str]
+) -> None:
+    project_id = project[0]
+    # kim: a visitor the identity service met and the team wrote about, who turned out
+    # to be ann.
+    Identity(context.sessions).resolve(project_id, {"anon-kim"}, [])
+    with transaction(context.sessions) as session:
+        act(session, warehouse, TEST_ACTOR, project_id, person_id_for(project_id, "anon-kim"),
+            NoteAction(kind="note", body="Asked for a demo."), NOW - 3 * 60 * MINUTE,
+            mailer=None, sender="", author="sales@acme.test")  # fmt: skip
+    register_people(context.sessions, warehouse, project_id,
+                    [KnownPerson(distinct_id="ann", other_ids=["anon-kim"])])  # fmt: skip
+    notes = read(context, warehouse, project, kinds=("note",)).items
+    assert [(n.actor, n.detail) for n in notes] == [
+        ("sales@acme.test", "Asked for a demo."),
+        (AUTHOR, "Called her: **happy** with exports now."),
     ]

@@ -26,6 +26,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from loopwise.core.errors import InvalidInput
+from loopwise.core.textkeys import after_prefix
 from loopwise.ingest.contracts import CaptureEvent
 from loopwise.ingest.ids import new_uuid4_texts, person_id_for, uuid4_texts
 from loopwise.ingest.known import KnownPerson, Registered, register_people
@@ -249,7 +250,7 @@ def distinct_ids_with_prefix(
         .where(PersonDistinctId.project_id == project_id)
         .where(PersonDistinctId.distinct_id >= prefix)
     )
-    upper = _after_prefix(prefix)
+    upper = after_prefix(prefix)
     if upper is not None:
         query = query.where(PersonDistinctId.distinct_id < upper)
     rows = session.execute(query.order_by(PersonDistinctId.distinct_id).limit(limit)).all()
@@ -265,14 +266,3 @@ def distinct_ids_with_prefix(
         ).all()
     )
     return [(d, str(survivors.get(p) or p)) for d, p in found]
-
-
-def _after_prefix(prefix: str) -> str | None:
-    """The first text after every text that starts with ``prefix``, in code-point order
-    (the last character moved up by one); None when no such text exists."""
-    for cut in range(len(prefix) - 1, -1, -1):
-        code = ord(prefix[cut]) + 1
-        code = 0xE000 if 0xD800 <= code < 0xE000 else code  # surrogates are not text
-        if code <= 0x10FFFF:
-            return prefix[:cut] + chr(code)
-    return None

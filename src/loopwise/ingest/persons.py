@@ -28,16 +28,21 @@ class PersonInfo(BaseModel):
 
 
 def _infos(session: Session, rows: Sequence[Person]) -> list[PersonInfo]:
-    """Persons with their distinct ids and merged-away ids: three queries for any number."""
+    """Persons with their distinct ids and merged-away ids: three queries for any number.
+
+    Both lookups go through their person index, and the ids are sorted here: ordering in
+    SQL made SQLite (without planner statistics) walk the primary key instead and read
+    every id of the project, tens of milliseconds per person on a project of 100,000. The
+    distinct ids' project is compared as ``project_id + 0`` for the same reason (their
+    person index does not hold the project)."""
     if not rows:
         return []
     project_id, ids = rows[0].project_id, [row.id for row in rows]
     distinct: dict[str, list[str]] = defaultdict(list)
     for person_id, distinct_id in session.execute(
         select(PersonDistinctId.person_id, PersonDistinctId.distinct_id)
-        .where(PersonDistinctId.project_id == project_id)
+        .where((PersonDistinctId.project_id + 0) == project_id)
         .where(PersonDistinctId.person_id.in_(ids))
-        .order_by(PersonDistinctId.distinct_id)
     ):
         distinct[person_id].append(distinct_id)
     merged: dict[str, list[str]] = defaultdict(list)
@@ -45,9 +50,10 @@ def _infos(session: Session, rows: Sequence[Person]) -> list[PersonInfo]:
         select(PersonOverride.override_person_id, PersonOverride.old_person_id)
         .where(PersonOverride.project_id == project_id)
         .where(PersonOverride.override_person_id.in_(ids))
-        .order_by(PersonOverride.old_person_id)
     ):
         merged[survivor].append(old)
+    for found in (*distinct.values(), *merged.values()):
+        found.sort()
     return [
         PersonInfo(
             id=row.id,

@@ -28,6 +28,7 @@ from loopwise.core.db import utcnow
 from loopwise.core.errors import InvalidInput, NotFound
 from loopwise.people.contracts import BANDS, PersonRow
 from loopwise.people.models import PersonSummary
+from loopwise.people.search import person_row
 from loopwise.revenue.facade import revenue_rules
 
 MAX_LIMIT = 500
@@ -136,12 +137,3 @@ def account_health(scored: list[tuple[int, int]]) -> tuple[float | None, bool]:
     if paid:
         return round(sum(h * m for h, m in scored if m > 0) / paid, 1), True
     return round(sum(h for h, _ in scored) / len(scored), 1), False
-
-
-def person_row(s: PersonSummary) -> PersonRow:
-    return PersonRow(
-        person_id=s.person_id, email=s.email, name=s.name, account=s.account, plan=s.plan,
-        mrr_minor=s.mrr_minor, billing_status=s.billing_status, health=s.health, band=s.band,
-        last_seen=s.last_seen, created_at=s.created_at, tags=tuple(s.tags or ()),
-        vip=bool(s.vip),
-    )  # fmt: skip

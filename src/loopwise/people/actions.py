@@ -8,11 +8,15 @@ is the person. Work that belongs to another area goes through its facade: ticket
 created by support (this person as requester, the team as author), grants are recorded as
 billing requests by revenue (no billing object changes), e-mails use support's templates
 and the instance's mail server. The caller commits.
+
+Text the team types is refused when it holds a NUL character (PostgreSQL stores none in
+text); an e-mail subject is one line, and the values filled into it are made one line.
+A tag is ``clean_tag``'s, and tags compare whatever their letter case. Bulk actions
+(``people.bulk``) follow the same rules through the same functions.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -36,6 +40,7 @@ from loopwise.people.contracts import (
     TicketAction,
     VipAction,
 )
+from loopwise.people.identity import person_email, person_name
 from loopwise.people.models import PersonAction, PersonSummary
 from loopwise.people.refresh import refresh_person, summary_of
 from loopwise.people.timeline import grant_words, money, ticket_link
@@ -44,12 +49,52 @@ from loopwise.support.facade import Mailer, NewTicket, fill_template, fill_text,
 from loopwise.warehouse import Warehouse
 
 MAX_TAGS = 50  # tags on one person
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_TAG = 50  # characters in one tag
+LINE_BREAKS = frozenset("\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029")
 AUDIT = {
     "note": "person.note_added", "tag": "person.tagged", "untag": "person.untagged",
     "vip": "person.vip_changed", "email": "person.email_sent",
     "ticket": "person.ticket_created", "grant": "person.grant_requested",
 }  # fmt: skip
+
+
+# --- text the team types ---------------------------------------------------------------------
+
+
+def clean_tag(text: str) -> str:
+    """A tag as stored: blanks at either end dropped and runs of blanks made one space;
+    1 to ``MAX_TAG`` printable characters, else ``InvalidInput`` naming ``tag``."""
+    tag = " ".join(text.split())
+    if not 1 <= len(tag) <= MAX_TAG or not tag.isprintable():
+        raise InvalidInput("tag", f"is 1 to {MAX_TAG} printable characters")
+    return tag
+
+
+def tag_among(tag: str, tags: list[str]) -> str | None:
+    """The tag of ``tags`` that is ``tag`` whatever the letter case (tags keep the case
+    they were first given in), or None."""
+    wanted = tag.casefold()
+    return next((t for t in tags if t.casefold() == wanted), None)
+
+
+def no_nul(field: str, text: str) -> str:
+    """``text``, refused when it holds a NUL character (no database stores one in text)."""
+    if "\x00" in text:
+        raise InvalidInput(field, "holds a NUL character")
+    return text
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line: control characters and runs of blanks become one space."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+def subject_line(text: str) -> str:
+    """A subject as typed: refused with a line break or a NUL character (a mail header is
+    one line), other control characters and runs of blanks made one space."""
+    if any(ch in LINE_BREAKS for ch in no_nul("subject", text)):
+        raise InvalidInput("subject", "is one line, without line breaks")
+    return one_line(text)
 
 
 @dataclass(frozen=True)
@@ -119,29 +164,28 @@ class _Context:
 
 
 def _note(action: NoteAction) -> _Done:
-    body = action.body.strip()
+    body = no_nul("body", action.body).strip()
     if not body:
         raise InvalidInput("body", "write the note first")
     return _Done(body, {"length": len(body)}, "Note added.")
 
 
 def _tag(ctx: _Context, action: TagAction) -> _Done:
-    tag = " ".join(action.tag.split())
-    if not tag:
-        raise InvalidInput("tag", "is required")
+    tag = clean_tag(action.tag)
     summary = ctx.summary()
     tags = list(summary.tags or [])
+    found = tag_among(tag, tags)
     if action.kind == "tag":
-        if tag in tags:
-            raise InvalidInput("tag", f"“{tag}” is already on this person")
+        if found is not None:
+            raise InvalidInput("tag", f"“{found}” is already on this person")
         if len(tags) >= MAX_TAGS:
             raise InvalidInput("tag", f"a person has at most {MAX_TAGS} tags")
-        summary.tags = sorted([*tags, tag], key=str.lower)
+        summary.tags = sorted([*tags, tag], key=str.casefold)
         return _Done("", {"tag": tag}, f"Tagged “{tag}”.")
-    if tag not in tags:
+    if found is None:
         raise InvalidInput("tag", f"“{tag}” is not on this person")
-    summary.tags = [t for t in tags if t != tag]
-    return _Done("", {"tag": tag}, f"Removed the tag “{tag}”.")
+    summary.tags = [t for t in tags if t != found]
+    return _Done("", {"tag": found}, f"Removed the tag “{found}”.")
 
 
 def _vip(ctx: _Context, action: VipAction) -> _Done:
@@ -152,24 +196,6 @@ def _vip(ctx: _Context, action: VipAction) -> _Done:
 
 
 # --- e-mail ------------------------------------------------------------------------------------
-
-
-def person_name(properties: dict[str, Any]) -> str:
-    """``name``, else ``first_name`` and ``last_name``, else ``$name``; "" without any."""
-
-    def text(key: str) -> str:
-        value = properties.get(key)
-        return value.strip() if isinstance(value, str) else ""
-
-    parts = (text("first_name"), text("last_name"))
-    return (text("name") or " ".join(p for p in parts if p) or text("$name"))[:200]
-
-
-def person_email(properties: dict[str, Any]) -> str:
-    """The person's ``email`` property when it is an address, else ""."""
-    value = properties.get("email")
-    found = value.strip() if isinstance(value, str) else ""
-    return found if len(found) <= 320 and EMAIL.match(found) else ""
 
 
 def template_values(ctx: _Context) -> dict[str, str]:
@@ -193,20 +219,22 @@ def _email(ctx: _Context, action: EmailAction, mailer: Mailer | None, sender: st
     if mailer is None:
         raise InvalidInput("smtp", "no mail server is set up (LOOPWISE_SMTP_URL)")
     values = template_values(ctx)
-    subject, body = action.subject.strip(), action.body
+    subject, body = subject_line(action.subject), no_nul("body", action.body)
     if action.template_id is not None:
         found = fill_template(ctx.session, ctx.project_id, action.template_id, values)
         if found is None:
             raise InvalidInput("template_id", "is not a response template of this project")
-        subject, body = subject or found[0], body if body.strip() else found[1]
-    subject, body = fill_text(subject, values).strip(), fill_text(body, values)
+        subject, body = subject or one_line(found[0]), body if body.strip() else found[1]
+    # A value may hold a line break (a name as the person typed it): one line in a subject.
+    subject = fill_text(subject, {k: one_line(v) for k, v in values.items()})
+    body = no_nul("body", fill_text(body, values))
     if not subject:
         raise InvalidInput("subject", "is required")
     if not body.strip():
         raise InvalidInput("body", "is required (or choose a template)")
     try:
         mailer(address, subject, body)
-    except DeliveryError as exc:
+    except (DeliveryError, ValueError) as exc:
         raise InvalidInput("email", f"could not be sent: {exc}") from None
     details = {"to": address, "subject": subject, "from": sender,
                "template_id": action.template_id}  # fmt: skip
@@ -217,12 +245,15 @@ def _email(ctx: _Context, action: EmailAction, mailer: Mailer | None, sender: st
 
 
 def _ticket(ctx: _Context, action: TicketAction) -> _Done:
+    subject, body = one_line(no_nul("subject", action.subject)), no_nul("body", action.body)
+    if not subject:
+        raise InvalidInput("subject", "is required")
     props = ctx.person.properties
     email, ids = person_email(props), ctx.person.distinct_ids
     if not email and not ids:
         raise InvalidInput("requester", "this person has neither an e-mail address nor an id")
     new = NewTicket(
-        subject=action.subject, body=action.body, requester_email=email,
+        subject=subject, body=body, requester_email=email,
         requester_name=person_name(props), requester_user_id=ids[0] if ids else "",
         channel="web", source="agent", priority=action.priority, created_at=ctx.now,
     )  # fmt: skip
@@ -231,22 +262,23 @@ def _ticket(ctx: _Context, action: TicketAction) -> _Done:
     details = {
         "ticket_id": received.ticket_id,
         "number": received.number,
-        "subject": " ".join(action.subject.split()),
+        "subject": subject,
         "priority": action.priority,
     }
-    return _Done(action.body, details, f"Ticket #{received.number} created.", link)
+    return _Done(body, details, f"Ticket #{received.number} created.", link)
 
 
 def _grant(ctx: _Context, actor: Actor, action: GrantAction) -> _Done:
+    reason, plan = no_nul("reason", action.reason).strip(), no_nul("plan", action.plan).strip()
     currency = revenue_rules(ctx.session, ctx.project_id).currency
     amount = to_minor(Decimal(str(action.amount)), currency) if action.grant == "credit" else 0
     request_id = record_billing_request(
         ctx.session, actor, ctx.project_id, ctx.person.id, kind=action.grant,
-        months=action.months, plan=action.plan, amount_minor=amount, reason=action.reason,
+        months=action.months, plan=plan, amount_minor=amount, reason=reason,
         requested_by=ctx.author, now=ctx.now,
     )  # fmt: skip
     details = {"request_id": request_id, "grant": action.grant, "currency": currency,
                "months": action.months if action.grant == "complimentary" else 0,
-               "plan": action.plan.strip() if action.grant == "complimentary" else "",
+               "plan": plan if action.grant == "complimentary" else "",
                "amount_minor": amount}  # fmt: skip
-    return _Done(action.reason.strip(), details, f"Requested {grant_words(details)}.")
+    return _Done(reason, details, f"Requested {grant_words(details)}.")

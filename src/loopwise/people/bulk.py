@@ -9,10 +9,15 @@ An e-mail goes out in two steps so nobody mails thousands of customers by accide
 without ``confirm`` the answer is a preview (how many will receive it, the first three
 messages as rendered, how many are skipped for want of an address) and nothing is sent;
 with ``confirm`` each message is sent and logged, and a failed delivery is recorded for
-that person without stopping the rest. Messages are plain text with variables
-``{{name}}``, ``{{first_name}}``, ``{{email}}``, ``{{plan}}`` and ``{{account}}``,
-replaced by plain substitution as in support's templates; a person without a value gets
-an empty text, and a variable a bulk e-mail cannot fill is refused before anything goes.
+that person without stopping the rest. Only a person whose stored address is exactly one
+valid address (``identity.valid_email``) receives it; the others are skipped and counted
+as people without an address, so a property holding a list of addresses reaches no one.
+Messages are plain text with variables ``{{name}}``, ``{{first_name}}``, ``{{email}}``,
+``{{plan}}`` and ``{{account}}``, replaced by plain substitution as in support's
+templates (made one line in the subject); a person without a value gets an empty text,
+and a variable a bulk e-mail cannot fill is refused before anything goes. Tags and text
+follow the rules of the quick actions (``actions.clean_tag``, no NUL character, a
+one-line subject).
 """
 
 from __future__ import annotations
@@ -32,8 +37,10 @@ from loopwise.core.audit import Actor
 from loopwise.core.currency import exponent
 from loopwise.core.errors import InvalidInput
 from loopwise.core.notify import DeliveryError
+from loopwise.people.actions import clean_tag, no_nul, one_line, subject_line, tag_among
 from loopwise.people.contracts import MAX_BULK, MAX_EXPORT, BulkAction, PersonRow
 from loopwise.people.filters import rows_by_id, selected_ids
+from loopwise.people.identity import valid_email
 from loopwise.people.models import PersonAction, PersonSummary
 from loopwise.product.facade import add_to_cohort
 from loopwise.support.facade import Mailer, templates
@@ -75,24 +82,37 @@ def run_bulk(
     if action.kind == "email":
         return _email(session, warehouse, actor, project_id, action, now, currency, mailer,
                       sender)  # fmt: skip
+    tag = clean_tag(action.tag) if action.kind == "tag" else ""
+    name = _cohort_name(action) if action.kind == "cohort" else ""
+    ids = _selected(session, warehouse, project_id, action, now, currency)
+    if action.kind == "export":
+        return _export(session, actor, project_id, ids, currency)
+    if action.kind == "tag":
+        return _tag(session, actor, project_id, ids, tag, now)
+    return _cohort(session, actor, project_id, ids, action.cohort_id, name)
+
+
+def _selected(
+    session: Session,
+    warehouse: Warehouse,
+    project_id: int,
+    action: BulkAction,
+    now: datetime,
+    currency: str,
+) -> list[str]:
+    """The people the action's filter selects, up to its kind's cap; refused when it
+    selects no one (an export may be empty)."""
     cap = MAX_EXPORT if action.kind == "export" else MAX_BULK
     ids = selected_ids(session, warehouse, project_id, action.filter, now, cap=cap,
                        currency=currency)  # fmt: skip
-    if action.kind == "export":
-        return _export(session, actor, project_id, ids, currency)
-    if not ids:
+    if not ids and action.kind != "export":
         raise InvalidInput("filter", "the filter selects no one")
-    if action.kind == "tag":
-        return _tag(session, actor, project_id, ids, action.tag, now)
-    return _cohort(session, actor, project_id, ids, action)
+    return ids
 
 
 def _tag(
     session: Session, actor: Actor, project_id: int, ids: list[str], tag: str, now: datetime
 ) -> BulkOutcome:
-    clean = " ".join(tag.split())
-    if not clean or not clean.isprintable():
-        raise InvalidInput("tag", "give the tag to add (printable text)")
     added = 0
     for first in range(0, len(ids), CHUNK):
         query = (
@@ -101,18 +121,18 @@ def _tag(
             .where(PersonSummary.person_id.in_(ids[first : first + CHUNK]))
         )
         for row in session.scalars(query):
-            if any(t.lower() == clean.lower() for t in row.tags or []):
+            if tag_among(tag, row.tags or []) is not None:
                 continue
-            row.tags = [*(row.tags or []), clean]
+            row.tags = [*(row.tags or []), tag]
             session.add(PersonAction(project_id=project_id, person_id=row.person_id,
-                                     kind="tag", at=now, author=actor.label[:320], body=clean,
-                                     details={"bulk": True, "tag": clean}))  # fmt: skip
+                                     kind="tag", at=now, author=actor.label[:320], body=tag,
+                                     details={"bulk": True, "tag": tag}))  # fmt: skip
             added += 1
-    audit.record(session, actor, "people.tagged", clean, project_id=project_id,
+    audit.record(session, actor, "people.tagged", tag, project_id=project_id,
                  count=len(ids), added=added)  # fmt: skip
     had = len(ids) - added
     already = f" ({had:,} already had it)" if had else ""
-    return BulkOutcome("tag", len(ids), f"Tagged {added:,} people “{clean}”{already}.")
+    return BulkOutcome("tag", len(ids), f"Tagged {added:,} people “{tag}”{already}.")
 
 
 def _export(
@@ -134,9 +154,8 @@ def _export(
     return BulkOutcome("export", len(rows), f"Exported {len(rows):,} people.", out.getvalue())
 
 
-def _cohort(
-    session: Session, actor: Actor, project_id: int, ids: list[str], action: BulkAction
-) -> BulkOutcome:
+def _cohort_name(action: BulkAction) -> str:
+    """The new cohort's name ("" for an existing cohort), checked: one or the other."""
     name = " ".join(action.cohort_name.split())
     if not name.isprintable():
         raise InvalidInput("cohort_name", "name the cohort with printable text")
@@ -144,8 +163,14 @@ def _cohort(
         raise InvalidInput("cohort_id", "choose a cohort or name a new one")
     if action.cohort_id is not None and name:
         raise InvalidInput("cohort_name", "choose an existing cohort or name a new one, not both")
-    cohort = add_to_cohort(session, actor, project_id, ids, cohort_id=action.cohort_id,
-                           name=name)  # fmt: skip
+    return name
+
+
+def _cohort(
+    session: Session, actor: Actor, project_id: int, ids: list[str], cohort_id: int | None,
+    name: str,
+) -> BulkOutcome:  # fmt: skip
+    cohort = add_to_cohort(session, actor, project_id, ids, cohort_id=cohort_id, name=name)
     audit.record(session, actor, "people.added_to_cohort", cohort.name, project_id=project_id,
                  cohort_id=cohort.id, count=len(ids))  # fmt: skip
     return BulkOutcome("cohort", len(ids), f"Added {len(ids):,} people to “{cohort.name}”.")
@@ -169,24 +194,23 @@ def _email(
         raise InvalidInput("email", "no SMTP server is configured: set LOOPWISE_SMTP_URL "
                            "to send e-mail")  # fmt: skip
     subject, body = _content(session, project_id, action)
-    ids = selected_ids(session, warehouse, project_id, action.filter, now, cap=MAX_BULK,
-                       currency=currency)  # fmt: skip
+    ids = _selected(session, warehouse, project_id, action, now, currency)
     people = rows_by_id(session, project_id, ids)
-    recipients = [p for p in people if p.email]
+    recipients = [(p, to) for p in people if (to := valid_email(p.email))]
     skipped = len(people) - len(recipients)
     if not recipients:
-        raise InvalidInput("filter", "no one the filter selects has an e-mail address")
-    messages = [(p.email, fill(subject, p), fill(body, p)) for p in recipients]
-    without = f"; {skipped:,} without an e-mail address are skipped" if skipped else ""
+        raise InvalidInput("filter", "no one the filter selects has a valid e-mail address")
+    messages = [(to, fill(subject, p, to, line=True), fill(body, p, to)) for p, to in recipients]
+    without = f"; {skipped:,} without a valid e-mail address are skipped" if skipped else ""
     if not action.confirm:
         message = f"Ready to send to {len(messages):,} people{without}. Nothing is sent yet."
         return BulkOutcome("email", len(messages), message, preview=messages[:PREVIEWS])
     failed: list[str] = []
-    for person, (to, title, text) in zip(recipients, messages, strict=True):
+    for (person, _), (to, title, text) in zip(recipients, messages, strict=True):
         try:
             mailer(to, title, text)
             status = "sent"
-        except DeliveryError as exc:
+        except (DeliveryError, ValueError) as exc:  # ValueError: a header the mail refused
             status = f"failed: {exc}"[:200]
             failed.append(to)
         session.add(PersonAction(project_id=project_id, person_id=person.person_id,
@@ -205,19 +229,18 @@ def _email(
 def _content(session: Session, project_id: int, action: BulkAction) -> tuple[str, str]:
     """The subject and body to send: a support response template (its name as the
     subject unless one is given) or the text written; every variable must be fillable."""
-    subject, body = action.subject.strip(), action.body
+    subject, body = subject_line(action.subject), no_nul("body", action.body)
     where = "body"
     if action.template_id is not None:
         found = [t for t in templates(session, project_id) if t.id == action.template_id]
         if not found:
             raise InvalidInput("template_id", f"there is no template {action.template_id}")
-        subject, body, where = subject or found[0].name, found[0].body, "template_id"
+        subject, where = subject or one_line(found[0].name), "template_id"
+        body = no_nul(where, found[0].body)
     if not subject:
         raise InvalidInput("subject", "give the e-mail a subject")
     if not body.strip():
         raise InvalidInput("body", "write the message")
-    if "\x00" in subject + body:
-        raise InvalidInput("body", "the message holds a NUL character")
     for text, name in ((subject, "subject"), (body, where)):
         unknown = sorted({v for v in _PLACEHOLDER.findall(text) if v not in VARIABLES})
         if unknown:
@@ -226,11 +249,14 @@ def _content(session: Session, project_id: int, action: BulkAction) -> tuple[str
     return subject, body
 
 
-def fill(text: str, person: PersonRow) -> str:
-    """``text`` with its variables replaced by the person's values."""
+def fill(text: str, person: PersonRow, email: str, *, line: bool = False) -> str:
+    """``text`` with its variables replaced by the person's values (``email``: their
+    checked address); ``line``: each value made one line, for a subject."""
     first = person.name.split()[0] if person.name.strip() else ""
-    values = {"name": person.name, "first_name": first, "email": person.email,
+    values = {"name": person.name, "first_name": first, "email": email,
               "plan": person.plan, "account": person.account}  # fmt: skip
+    if line:
+        values = {k: one_line(v) for k, v in values.items()}
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 

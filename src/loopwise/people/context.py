@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 
 from loopwise.core import accounts
 from loopwise.ingest.facade import PersonInfo, person_by_id
-from loopwise.people.actions import person_email, person_name
 from loopwise.people.contracts import TIMELINE_KINDS, Health, Insight, Timeline
+from loopwise.people.identity import person_email, person_name
 from loopwise.people.insights import Facts, insights
 from loopwise.people.refresh import HistoryPoint, health_history, refresh_person, summary_of
 from loopwise.people.timeline import build, ticket_link, timeline_json
@@ -155,7 +155,7 @@ def person_context(
         usage=activity if activity.last_seen is not None or activity.events_30d else None,
         insights=tuple(insights(session, warehouse, project_id, facts)),
         timeline=build(session, warehouse, project_id, pid, now, days=PAGE_DAYS, kinds=kinds,
-                       product=product),
+                       product=product, merged=merged),
         debug=DebugCard(tuple(recent_events(warehouse, project_id, pid, now, RECENT_EVENTS,
                                             merged=merged)), person.model_dump(mode="json")),
     )  # fmt: skip

@@ -76,10 +76,6 @@ class Component:
     def points(self) -> float:
         return 0.0 if self.score is None else self.weight * self.score
 
-    @property
-    def lost(self) -> float:
-        return 0.0 if self.score is None else self.weight * (1 - self.score)
-
 
 @dataclass(frozen=True)
 class Reason:
@@ -301,6 +297,7 @@ class PeoplePage:
 # --- actions ---------------------------------------------------------------------------------
 
 ACTION_KINDS = ("note", "tag", "untag", "vip", "email", "ticket", "grant")
+MAX_ID = 2**63 - 1  # the largest id the databases store (a signed 64-bit integer)
 
 
 class NoteAction(_Strict):
@@ -323,7 +320,7 @@ class EmailAction(_Strict):
     in), or a subject and body written here."""
 
     kind: Literal["email"]
-    template_id: Annotated[int | None, Field(ge=1)] = None
+    template_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
     subject: Annotated[str, Field(max_length=300)] = ""
     body: Annotated[str, Field(max_length=50_000)] = ""
 
@@ -369,9 +366,9 @@ class BulkAction(_Strict):
     kind: Literal["tag", "export", "cohort", "email"]
     filter: FilterSpec = FilterSpec()
     tag: Annotated[str, Field(max_length=50)] = ""
-    cohort_id: Annotated[int | None, Field(ge=1)] = None
+    cohort_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
     cohort_name: Annotated[str, Field(max_length=200)] = ""
-    template_id: Annotated[int | None, Field(ge=1)] = None
+    template_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
     subject: Annotated[str, Field(max_length=300)] = ""
     body: Annotated[str, Field(max_length=50_000)] = ""
     confirm: bool = False

@@ -38,7 +38,7 @@ counts the points it costs (negative) or earns, the strongest first, at most thr
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from loopwise.people.contracts import (
@@ -148,24 +148,55 @@ def _engagement(s: Signals) -> _Part:
     return _Part("engagement", found, value, bad, good)
 
 
-def _trend(s: Signals) -> _Part:
-    if s.first_seen is None or s.now - s.first_seen < MIN_AGE:
-        return _Part("trend", None, "no usual week yet (first seen less than 14 days ago)")
-    known = (s.now - timedelta(days=RECENT_DAYS) - s.first_seen).total_seconds() / 86400 / 7
+class UsualWeek(NamedTuple):
+    """A person's usual week before the last 7 days: their events a week over the weeks
+    they were around (``weeks``, 1 to 4)."""
+
+    events: float
+    weeks: float
+
+    @property
+    def average(self) -> str:
+        """How it is named: "their 4-week average"."""
+        return f"their {round(self.weeks)}-week average"
+
+    def versus(self, events_7d: int) -> str:
+        """The last 7 days' events against it: "down 40% vs their 4-week average" (for
+        a usual week with events)."""
+        ratio = events_7d / self.events
+        way = "down" if ratio < 1 else "up"
+        return f"{way} {round(abs(ratio - 1) * 100)}% vs {self.average}"
+
+
+def usual_week(
+    first_seen: datetime | None, weekly_baseline: float, now: datetime
+) -> UsualWeek | None:
+    """The person's usual week at ``now`` from their summary's ``weekly_baseline`` (the
+    mean of the 4 weeks before the last 7 days): taken over the weeks they were around
+    when first seen 2 to 5 weeks before ``now``; None when first seen less than 14 days
+    before (no usual week yet). Events of 0 mean none in those weeks."""
+    if first_seen is None or now - first_seen < MIN_AGE:
+        return None
+    known = (now - timedelta(days=RECENT_DAYS) - first_seen).total_seconds() / 86400 / 7
     weeks = min(float(BASELINE_WEEKS), max(1.0, known))
-    baseline = s.weekly_baseline * BASELINE_WEEKS / weeks
-    if baseline <= 0:
+    return UsualWeek(weekly_baseline * BASELINE_WEEKS / weeks, weeks)
+
+
+def _trend(s: Signals) -> _Part:
+    usual = usual_week(s.first_seen, s.weekly_baseline, s.now)
+    if usual is None:
+        return _Part("trend", None, "no usual week yet (first seen less than 14 days ago)")
+    if usual.events <= 0:
         return _Part("trend", None, "no events in the 4 weeks before the last 7 days")
-    ratio = s.events_7d / baseline
-    value = f"{_n(s.events_7d, 'event')} vs {_number(baseline)} a week before"
-    average = f"vs their {round(weeks)}-week average"
+    ratio = s.events_7d / usual.events
+    value = f"{_n(s.events_7d, 'event')} vs {_number(usual.events)} a week before"
     bad = good = ""
     if ratio <= 0.8:
-        bad = f"usage down {round((1 - ratio) * 100)}% {average}"
+        bad = f"usage {usual.versus(s.events_7d)}"
     elif ratio >= 1.1:
-        good = f"usage up {round((ratio - 1) * 100)}% {average}"
+        good = f"usage {usual.versus(s.events_7d)}"
     elif ratio >= 0.9:
-        good = f"usage steady {average}"
+        good = f"usage steady vs {usual.average}"
     return _Part("trend", min(1.0, ratio), value, bad, good)
 
 

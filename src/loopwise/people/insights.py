@@ -11,9 +11,11 @@ Rules (each fires on its own evidence; at most ``MAX_INSIGHTS``, most pressing f
 - **Open ticket**: their oldest open ticket and how long it has waited since it was opened.
 - **Errors**: ``$exception`` events in the last 7 days, with the place most of them
   happened on.
-- **Usage change**: events in the last 7 days against their weekly mean of the 4 weeks
-  before (both from the summary's last refresh; a baseline of at least 5 events a week):
-  down 30% or more (not said when "inactive" is), or up 50% or more.
+- **Usage change**: events in the last 7 days against their usual week, as the health
+  score's trend measures and words it (``health.usual_week``: the weekly mean of the 4
+  weeks before, or of the weeks they were around when first seen 2 to 5 weeks earlier;
+  both from the summary's last refresh; a usual week of at least 5 events): down 30% or
+  more (not said when "inactive" is), or up 50% or more.
 - **Core feature** (statistics): for each core feature the person did not use in 30 days,
   the share of the project's people active in the last 14 days among those who used it
   in 30 days and among those who did not, from the summaries; said for the feature with
@@ -35,6 +37,7 @@ from sqlalchemy import String, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from loopwise.people.contracts import Insight
+from loopwise.people.health import usual_week
 from loopwise.people.models import PersonSummary
 from loopwise.product.facade import (
     PersonActivity,
@@ -179,17 +182,21 @@ def _errors(facts: Facts) -> Insight | None:
 
 def _usage(facts: Facts, *, quiet: bool) -> Insight | None:
     s = facts.summary
-    if s is None or s.weekly_baseline < MIN_BASELINE:
+    if s is None:
         return None
-    change = s.events_7d / s.weekly_baseline - 1
-    evidence = (f"{s.events_7d} events in the last 7 days vs {s.weekly_baseline:.0f} a week "
-                f"in the 4 weeks before")  # fmt: skip
+    usual = usual_week(s.first_seen, s.weekly_baseline, s.computed_at or facts.now)
+    if usual is None or usual.events < MIN_BASELINE:
+        return None
+    change = s.events_7d / usual.events - 1
+    weeks = round(usual.weeks)
+    evidence = (f"{s.events_7d} events in the last 7 days vs {usual.events:.0f} a week "
+                f"in the {_plural(weeks, 'week') if weeks > 1 else 'week'} before")  # fmt: skip
     if s.computed_at is not None:
         evidence += f" (as of {_day(s.computed_at)})"
     if change <= DOWN and not quiet:
-        return Insight("warning", f"Usage down {-change:.0%} vs their 4-week average", evidence)
+        return Insight("warning", f"Usage {usual.versus(s.events_7d)}", evidence)
     if change >= UP:
-        return Insight("good", f"Usage up {change:.0%} vs their 4-week average", evidence)
+        return Insight("good", f"Usage {usual.versus(s.events_7d)}", evidence)
     return None
 
 

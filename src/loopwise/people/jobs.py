@@ -2,8 +2,8 @@
 once a day, so the list, filters and scores follow what happened since yesterday (and a
 health point is kept for whoever's score moved).
 
-One project at a time, each in its own transaction: a failure in one project leaves the
-others' fresh scores committed.
+One project at a time, each in its own transaction: a failure in one project is logged,
+named first in the job's summary and leaves the other projects' fresh scores committed.
 """
 
 from __future__ import annotations
@@ -23,15 +23,20 @@ def recompute(context: JobContext, now: datetime) -> str:
     """The ``people.health`` job: each project with persons, recomputed."""
     with context.sessions() as session:
         projects = person_projects(session)
-    done = []
+    done, failed = [], []
     for project_id in projects:
-        with transaction(context.sessions) as session:
-            report = refresh_people(session, context.warehouse, project_id, now)
+        try:
+            with transaction(context.sessions) as session:
+                report = refresh_people(session, context.warehouse, project_id, now)
+        except Exception as exc:  # the next project's scores do not depend on this one
+            log.exception("people: the refresh of project %s failed", project_id)
+            failed.append(f"project {project_id} failed: {type(exc).__name__}: {exc}"[:200])
+            continue
         bands = ", ".join(f"{n} {band.replace('_', ' ')}" for band, n in report.by_band.items())
-        done.append(f"project {project_id}: {report.persons} persons ({bands}) "
-                    f"in {report.seconds:.1f} s")  # fmt: skip
+        persons = f"{report.persons} person{'' if report.persons == 1 else 's'}"
+        done.append(f"project {project_id}: {persons} ({bands}) in {report.seconds:.1f} s")
         log.info("people: %s", done[-1])
-    return "; ".join(done) or "no project has persons"
+    return "; ".join(failed + done) or "no project has persons"
 
 
 JOBS = (

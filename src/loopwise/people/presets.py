@@ -2,14 +2,16 @@
 shared by everyone in the project: a name and a ``FilterSpec``.
 
 Names are unique in a project whatever their letter case, so a list of presets never
-shows two that read the same; a project keeps at most ``MAX_PRESETS``. Saving and
-deleting are audited.
+shows two that read the same; a project keeps at most ``MAX_PRESETS``. A filter is
+checked as applying it would check it (each condition compiled by ``conditions``), so a
+preset saved is one that can be applied; a refusal names the condition's part
+(``conditions[0].op``). Saving and deleting are audited.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 from loopwise.core import audit
 from loopwise.core.audit import Actor
 from loopwise.core.errors import InvalidInput, NotFound
+from loopwise.people.conditions import Context, compile_condition
 from loopwise.people.contracts import FilterSpec
 from loopwise.people.models import FilterPreset
 
@@ -54,10 +57,13 @@ def presets(session: Session, project_id: int) -> list[PresetInfo]:
 def save_preset(
     session: Session, actor: Actor, project_id: int, name: str, spec: FilterSpec
 ) -> PresetInfo:
-    """Save ``spec`` under a new ``name`` (1 to 100 characters, not used in the project)."""
+    """Save ``spec`` under a new ``name`` (1 to 100 printable characters, not used in the
+    project); ``InvalidInput`` naming the name or the part of a condition that is wrong."""
     clean = " ".join(name.split())
     if not 1 <= len(clean) <= MAX_NAME or not clean.isprintable():
-        raise InvalidInput("name", f"give the preset a name of 1 to {MAX_NAME} characters")
+        raise InvalidInput("name", f"give the preset a name of 1 to {MAX_NAME} printable "
+                           "characters")  # fmt: skip
+    check_spec(session, project_id, spec)
     names = list(
         session.scalars(select(FilterPreset.name).where(FilterPreset.project_id == project_id))
     )
@@ -76,6 +82,15 @@ def save_preset(
     audit.record(session, actor, "people.preset_saved", clean, project_id=project_id,
                  preset_id=row.id)  # fmt: skip
     return _info(row)
+
+
+def check_spec(session: Session, project_id: int, spec: FilterSpec) -> None:
+    """Refuse a filter its conditions could not be applied with (an operator a field does
+    not take, a value of the wrong kind), as applying it would. The answer does not
+    depend on the moment or the currency, so any will do."""
+    context = Context.of(session, project_id, datetime.now(UTC), "usd")
+    for index, condition in enumerate(spec.conditions):
+        compile_condition(context, condition, f"conditions[{index}]")
 
 
 def delete_preset(session: Session, actor: Actor, project_id: int, preset_id: int) -> None:

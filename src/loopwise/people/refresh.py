@@ -10,8 +10,14 @@ person. Only computed columns are written: the team's tags and VIP mark are neve
 
 A health point is written for the day (in the project's time zone) only when the score
 differs from the person's previous one, so the history holds changes, not copies.
-Summaries of persons that no longer exist (merged into another, erased) are deleted.
-The caller commits.
+Summaries of persons that no longer exist (merged into another, erased) are deleted, by
+the refresh of the whole project. The team's marks on a person merged into another are
+not lost with their summary: the refresh of the whole project, or of the person they
+were merged into, first moves them onto the survivor (``_absorb``): tags joined (one of
+each, ignoring case), the VIP mark when either had it, and the team's actions (notes,
+e-mails, tags, tickets, billing requests) re-pointed to the survivor. Their health
+history is not moved: it scored another person's activity, and the survivor keeps their
+own. The caller commits.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from typing import cast as typed
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import JSON, Table, Text, bindparam, cast, delete, select
+from sqlalchemy import JSON, Table, Text, bindparam, cast, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -38,6 +44,7 @@ from loopwise.ingest.facade import PersonRecord, merged_into, person_records
 from loopwise.people.config import config_of
 from loopwise.people.contracts import BANDS, PeopleConfig, Signals
 from loopwise.people.health import score
+from loopwise.people.identity import person_name
 from loopwise.people.models import (
     FilterPreset,
     HealthPoint,
@@ -109,7 +116,15 @@ def refresh_people(
                            "score": row["health"], "band": row["band"]})  # fmt: skip
     _upsert(session, _SUMMARIES, rows, COMPUTED, progress)
     _upsert(session, _POINTS, points, ("score", "band"), None)
-    _forget(session, project_id, sorted(set(previous) - {r.id for r in persons}))
+    live = {r.id for r in persons}
+    moved = {old: new for old, new in merged.items() if new in live and old not in live}
+    if person_ids is None:
+        gone = set(previous) - live
+    else:  # the summaries left of persons merged into these ones
+        gone = set(_marks(session, project_id, sorted(moved)))
+    _absorb(session, project_id, {old: moved[old] for old in gone if old in moved})
+    _move_actions(session, project_id, moved)
+    _forget(session, project_id, sorted(gone))
     session.flush()
     return RefreshReport(len(rows), time.perf_counter() - started,
                          {band: bands[band] for band in BANDS})  # fmt: skip
@@ -179,7 +194,7 @@ def _summary(
 ) -> dict[str, Any]:
     """The computed columns of a person's summary."""
     props = record.properties
-    name = _name(props)
+    name = person_name(props)
     row: dict[str, Any] = {
         "email": _text(props.get("email")).strip().lower()[:320],
         "name": name, "name_key": name.lower()[:320],
@@ -251,15 +266,6 @@ def _tickets(found: TicketSignals | None) -> dict[str, Any]:
         return {"open_tickets": 0, "tickets_30d": 0, "negative_tickets_30d": 0}
     return {"open_tickets": found.open_tickets, "tickets_30d": found.tickets_30d,
             "negative_tickets_30d": found.negative_tickets_30d}  # fmt: skip
-
-
-def _name(props: dict[str, Any]) -> str:
-    """``name``, else ``first_name`` and ``last_name``, else ``$name``."""
-    name = _text(props.get("name")).strip()
-    if not name:
-        parts = (_text(props.get("first_name")).strip(), _text(props.get("last_name")).strip())
-        name = " ".join(p for p in parts if p) or _text(props.get("$name")).strip()
-    return name[:200]
 
 
 def _text(value: Any) -> str:
@@ -335,3 +341,67 @@ def _forget(session: Session, project_id: int, person_ids: list[str]) -> None:
         for table in (PersonSummary, HealthPoint):
             mine = (table.project_id == project_id, table.person_id.in_(part))
             session.execute(delete(table).where(*mine))
+
+
+# --- merged persons ------------------------------------------------------------------------
+
+
+def _absorb(session: Session, project_id: int, survivors: dict[str, str]) -> None:
+    """Move the marks on the summaries of merged-away persons (``survivors``: old id ->
+    the person they now are, who has a summary) onto the survivor's: tags joined, the
+    survivor's first and one of each ignoring case; VIP when either is."""
+    if not survivors:
+        return
+    marks = _marks(session, project_id, sorted(set(survivors) | set(survivors.values())))
+    changed: dict[str, tuple[list[str], bool]] = {}
+    for old in sorted(survivors):
+        new = survivors[old]
+        tags, vip = changed.get(new) or marks.get(new, ([], False))
+        old_tags, old_vip = marks.get(old, ([], False))
+        joined = joined_tags(tags, old_tags)
+        if len(joined) > len(tags) or (old_vip and not vip):
+            changed[new] = (joined, vip or old_vip)
+    if changed:
+        session.execute(update(PersonSummary), [
+            {"project_id": project_id, "person_id": p, "tags": tags, "vip": vip}
+            for p, (tags, vip) in changed.items()
+        ])  # fmt: skip
+
+
+def _move_actions(session: Session, project_id: int, survivors: dict[str, str]) -> None:
+    """The team's actions on merged-away persons (``survivors``: old id -> the person they
+    now are), re-pointed to the survivor; one read of the few persons the team acted on."""
+    acted = session.scalars(
+        select(PersonAction.person_id).where(PersonAction.project_id == project_id).distinct()
+    )
+    for old in sorted(set(acted) & survivors.keys()):
+        mine = (PersonAction.project_id == project_id, PersonAction.person_id == old)
+        session.execute(update(PersonAction).where(*mine).values(person_id=survivors[old]))
+
+
+def joined_tags(tags: Sequence[str], more: Sequence[str]) -> list[str]:
+    """``tags`` and those of ``more`` not among them ignoring case, ordered as the person
+    page orders them (ignoring case)."""
+    seen = {t.lower() for t in tags}
+    joined = list(tags)
+    for tag in more:
+        if tag.lower() not in seen:
+            seen.add(tag.lower())
+            joined.append(tag)
+    return sorted(joined, key=str.lower)
+
+
+def _marks(
+    session: Session, project_id: int, person_ids: Sequence[str]
+) -> dict[str, tuple[list[str], bool]]:
+    """(tags, VIP) of those of ``person_ids`` that have a summary."""
+    found: dict[str, tuple[list[str], bool]] = {}
+    s = PersonSummary
+    for first in range(0, len(person_ids), DELETE_CHUNK):
+        part = person_ids[first : first + DELETE_CHUNK]
+        rows = session.execute(
+            select(s.person_id, s.tags, s.vip).where(s.project_id == project_id,
+                                                     s.person_id.in_(part))
+        )  # fmt: skip
+        found |= {str(p): ([str(t) for t in tags or []], bool(vip)) for p, tags, vip in rows}
+    return found

@@ -42,6 +42,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from loopwise.core.errors import InvalidInput
+from loopwise.core.textkeys import after_prefix
 from loopwise.ingest.facade import distinct_ids_with_prefix
 from loopwise.people.contracts import PersonRow
 from loopwise.people.models import PersonSummary
@@ -117,17 +118,6 @@ def key_prefix(column: InstrumentedAttribute[str], prefix: str) -> ColumnElement
     return start if upper is None else and_(start, column < upper)
 
 
-def after_prefix(prefix: str) -> str | None:
-    """The first text after every text that starts with ``prefix``, in code-point order
-    (the last character moved up by one); None when no such text exists."""
-    for cut in range(len(prefix) - 1, -1, -1):
-        code = ord(prefix[cut]) + 1
-        code = 0xE000 if 0xD800 <= code < 0xE000 else code  # surrogates are not text
-        if code <= 0x10FFFF:
-            return prefix[:cut] + chr(code)
-    return None
-
-
 def narrowing(session: Session, project_id: int, q: str) -> ColumnElement[bool] | None:
     """The people list's search text as a condition: the prefix rules of ``search`` (no
     similarity: a list filter is exact). None for an empty text."""
@@ -147,6 +137,7 @@ def narrowing(session: Session, project_id: int, q: str) -> ColumnElement[bool] 
 
 
 def person_row(row: PersonSummary, matched: str = "") -> PersonRow:
+    """A summary as a row of a list of people; ``matched``: what a search matched."""
     return PersonRow(
         person_id=row.person_id,
         email=row.email,
@@ -160,7 +151,7 @@ def person_row(row: PersonSummary, matched: str = "") -> PersonRow:
         last_seen=row.last_seen,
         created_at=row.created_at,
         tags=tuple(row.tags or ()),
-        vip=row.vip,
+        vip=bool(row.vip),
         matched=matched,
     )
 

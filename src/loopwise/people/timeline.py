@@ -12,7 +12,8 @@ Sources, each read only when its kinds are asked for:
 - support: a ``ticket`` item when one of their tickets was opened, and one when it was
   solved;
 - the team's own actions (``PersonAction``): notes (``note``), e-mails (``email``), and
-  tags, the VIP mark, tickets created and billing requests (``action``).
+  tags, the VIP mark, tickets created and billing requests (``action``), including those
+  recorded for a person since merged into this one (a refresh moves them over later).
 
 A page covers [end - days, end) with end = ``before`` or now; "load more" asks again with
 ``before`` = the oldest item's time. A session belongs to the page its first event falls
@@ -109,7 +110,8 @@ def build(
 ) -> Timeline:
     """The timeline of a person known to be in the project; ``product`` gives the page's
     product sessions and errors when the caller has read them already, ``merged`` the
-    person ids merged into them (else the warehouse is asked)."""
+    person ids merged into them: the team's actions recorded on those are theirs too
+    (product items resolve merged ids through the warehouse without it)."""
     w = window(now, days=days, before=before, kinds=kinds)
     items: list[TimelineItem] = []
     if {"session", "error"} & set(w.kinds):
@@ -125,7 +127,8 @@ def build(
         for ticket in person_ticket_events(session, project_id, person_id, w.start, w.end):
             items += _ticket_items(project_id, ticket, w.start, w.end)
     if {"email", "note", "action"} & set(w.kinds):
-        items += _action_items(session, project_id, person_id, w.start, w.end)
+        ids = [person_id, *(merged or ())]
+        items += _action_items(session, project_id, ids, w.start, w.end)
     kept = [i for i in items if i.kind in w.kinds and w.start <= i.at < w.end]
     return Timeline(tuple(sorted(kept, key=_order)), w.start, w.end, w.kinds)
 
@@ -237,11 +240,11 @@ def _ticket_items(
 
 
 def _action_items(
-    session: Session, project_id: int, person_id: str, start: datetime, end: datetime
+    session: Session, project_id: int, person_ids: Sequence[str], start: datetime, end: datetime
 ) -> list[TimelineItem]:
     rows = session.scalars(
         select(PersonAction)
-        .where(PersonAction.project_id == project_id, PersonAction.person_id == person_id)
+        .where(PersonAction.project_id == project_id, PersonAction.person_id.in_(person_ids))
         .where(PersonAction.at >= start, PersonAction.at < end)
     )
     return [action_item(project_id, row) for row in rows]

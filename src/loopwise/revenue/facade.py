@@ -20,6 +20,7 @@ from loopwise.core.db import transaction, utcnow
 from loopwise.core.errors import InvalidInput, NotFound
 from loopwise.core.jobs import JobContext
 from loopwise.core.sealed import Unsealable, seal, unseal
+from loopwise.core.textkeys import after_prefix
 from loopwise.revenue import forecast, fx, ledger, metrics
 from loopwise.revenue.analysis import (
     Cohort,
@@ -787,20 +788,9 @@ def customers_with_prefix(
         .where(BillingObject.person_id != "")
         .where(BillingObject.deleted.is_(False))
     )
-    upper = _after_prefix(prefix)
+    upper = after_prefix(prefix)
     if upper is not None:
         query = query.where(BillingObject.external_id < upper)
     rows = session.execute(query.order_by(BillingObject.external_id).limit(limit)).all()
     # The database's collation orders the range; the prefix itself is checked here.
     return [(str(c), str(p)) for c, p in rows if str(c).startswith(prefix)]
-
-
-def _after_prefix(prefix: str) -> str | None:
-    """The first text after every text that starts with ``prefix``, in code-point order
-    (the last character moved up by one); None when no such text exists."""
-    for cut in range(len(prefix) - 1, -1, -1):
-        code = ord(prefix[cut]) + 1
-        code = 0xE000 if 0xD800 <= code < 0xE000 else code  # surrogates are not text
-        if code <= 0x10FFFF:
-            return prefix[:cut] + chr(code)
-    return None

@@ -4,7 +4,8 @@ recurring questions, and the articles suggested on a ticket.
 An article is a draft until an agent publishes it (audited); only published articles are
 suggested. Drafts are proposed from groups of similar solved tickets (``propose_drafts``):
 the rule and its thresholds are written down in docs/support.md, "Knowledge base".
-Markdown is rendered without raw HTML, and links only to http(s) or relative addresses.
+Markdown is rendered by ``core.markdown``: without raw HTML, links only to http(s), mailto
+or relative addresses.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from markdown_it import MarkdownIt
-from markupsafe import Markup
 from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 from loopwise.core import audit
 from loopwise.core.audit import Actor
 from loopwise.core.errors import InvalidInput, NotFound
+from loopwise.core.markdown import render_markdown as render_markdown
 from loopwise.support import config, tickets
 from loopwise.support.models import KbArticle, Ticket, TicketMessage
 from loopwise.support.similar import resolution_of
@@ -232,36 +232,6 @@ def source_tickets(
         .order_by(Ticket.number)
     ).all()
     return [(i, n, s) for i, n, s in rows]
-
-
-# --- markdown ------------------------------------------------------------------------------
-
-
-def _safe_link(url: str) -> bool:
-    """Only http(s) and relative addresses: a scheme is whatever precedes the first ':'
-    before any '/', '?' or '#'."""
-    head = re.split(r"[/?#]", url, maxsplit=1)[0]
-    return ":" not in head or head.lower() in ("http:", "https:")
-
-
-def _link_open(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> Any:
-    tokens[idx].attrSet("rel", "nofollow noopener noreferrer")
-    return self.renderToken(tokens, idx, options, env)
-
-
-def _markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False})
-    md.validateLink = _safe_link  # type: ignore[method-assign]
-    md.add_render_rule("link_open", _link_open)
-    return md
-
-
-_MD = _markdown()
-
-
-def render_markdown(text: str) -> Markup:
-    """An article's markdown as HTML: raw HTML in it is shown as text, never run."""
-    return Markup(_MD.render(text))  # noqa: S704 - markdown-it escapes; raw HTML is off
 
 
 # --- the encoder ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -18,10 +18,10 @@ from loopwise.core.db import utcnow
 from loopwise.core.errors import InvalidInput
 from loopwise.core.roles import Permission
 from loopwise.people import facade
-from loopwise.people.contracts import QUICK_FILTERS, BulkAction, FilterSpec, PeoplePage
+from loopwise.people.contracts import MAX_ID, QUICK_FILTERS, BulkAction, FilterSpec, PeoplePage
 from loopwise.people.web import filter_args as fa
 from loopwise.people.web.views import (
-    Exporter,
+    BULK_PERMISSION,
     FormDep,
     PresetEditor,
     currency_of,
@@ -34,14 +34,14 @@ from loopwise.people.web.views import (
 from loopwise.product import facade as product
 from loopwise.warehouse import Warehouse
 from loopwise.web.deps import (
-    Analyst,
+    Allowed,
     ContextDep,
     DbDep,
     Id,
+    PrincipalDep,
     ProjectDep,
     Reader,
     SettingsEditor,
-    SupportAgent,
     WarehouseDep,
     client_ip,
 )
@@ -103,8 +103,7 @@ def _list(
                                    offset=(page_no - 1) * PAGE_SIZE)  # fmt: skip
     except InvalidInput as exc:
         db.rollback()
-        field = fa.param_of(params, exc.field)
-        errors.setdefault(field if field in _FORM_FIELDS else "filter", exc.message)
+        errors.setdefault(_form_field(params, exc.field), exc.message)
         page_no = 1
     raw = [(k, v) for k, v in params.multi_items() if isinstance(v, str)]
     values = {
@@ -167,6 +166,14 @@ _FORM_FIELDS = frozenset(
 )
 
 
+def _form_field(params: fa.Params, field: str, name: str = "filter") -> str:
+    """Where the list page shows an error about ``field``: beside the form field or the
+    builder's input behind it (``name`` for the name of what a form makes: a preset, a
+    cohort), else above the filter."""
+    found = name if field == "name" else fa.param_of(params, field)
+    return found if found in _FORM_FIELDS else "filter"
+
+
 @router.get("/projects/{project_id}/people", response_class=HTMLResponse, include_in_schema=False)
 def people_list(
     request: Request, project: ProjectDep, principal: Reader, db: DbDep, warehouse: WarehouseDep
@@ -211,8 +218,8 @@ def save_preset_form(
         saved = facade.save_preset(db, principal.actor(client_ip(request)), project.id, name, spec)
     except InvalidInput as exc:
         db.rollback()
-        field = "preset_name" if exc.field == "name" else exc.field
-        return _list(request, project, principal, db, warehouse, form, {field: exc.message})
+        errors = {_form_field(form, exc.field, "preset_name"): exc.message}
+        return _list(request, project, principal, db, warehouse, form, errors)
     db.commit()
     url = list_url(project.id, saved.spec)
     return flash_redirect(request, url, f"Saved the filter “{saved.name}” for everyone.")
@@ -238,14 +245,23 @@ def _bulk_action(kind: str, form: fa.Params, *, confirm: bool = False) -> BulkAc
         raw[name] = str(form.get(name) or "").strip() if name != "body" else str(
             form.get(name) or "")  # fmt: skip
     for name in ("cohort_id", "template_id"):
-        text = str(form.get(name) or "").strip()
-        if text and not (text.isascii() and text.isdigit() and 0 < int(text) < 2**62):
-            raise InvalidInput(name, "is one of the choices")
-        raw[name] = int(text) if text else None
+        raw[name] = _chosen_id(name, str(form.get(name) or ""))
     try:
         return BulkAction(**raw)
     except ValidationError as exc:
         raise refused(exc) from None
+
+
+def _chosen_id(field: str, text: str) -> int | None:
+    """The id a form's choice posts ("" for none): a whole number from 1 to ``MAX_ID``
+    (its length checked before it is read, so a long one is refused, not parsed)."""
+    text = text.strip()
+    if not text:
+        return None
+    digits = text.isascii() and text.isdigit() and len(text) <= len(str(MAX_ID))
+    if not digits or not 1 <= int(text) <= MAX_ID:
+        raise InvalidInput(field, "is one of the choices")
+    return int(text)
 
 
 def _run(
@@ -270,8 +286,7 @@ def _run(
         )  # fmt: skip
     except InvalidInput as exc:
         db.rollback()
-        field = fa.param_of(form, exc.field)
-        errors = {field if field in _FORM_FIELDS else "filter": exc.message}
+        errors = {_form_field(form, exc.field, "cohort_name"): exc.message}
         return _list(request, project, principal, db, warehouse, form, errors, bulk=kind,
                      mail=mail)  # fmt: skip
     db.commit()
@@ -285,37 +300,18 @@ def _run(
     return flash_redirect(request, list_url(project.id, action.filter), outcome.message)
 
 
-@router.post("/projects/{project_id}/people/bulk/tag", include_in_schema=False)
-def bulk_tag(
-    request: Request, project: ProjectDep, principal: SupportAgent, db: DbDep,
+@router.post("/projects/{project_id}/people/bulk/{kind}", include_in_schema=False)
+def bulk_form(
+    request: Request, project: ProjectDep, principal: PrincipalDep, db: DbDep,
     warehouse: WarehouseDep, context: ContextDep, form: FormDep,
+    kind: Annotated[str, Path(max_length=10)],
 ) -> Response:  # fmt: skip
-    return _run(request, project, principal, db, warehouse, context, form, "tag")
-
-
-@router.post("/projects/{project_id}/people/bulk/email", include_in_schema=False)
-def bulk_email(
-    request: Request, project: ProjectDep, principal: SupportAgent, db: DbDep,
-    warehouse: WarehouseDep, context: ContextDep, form: FormDep,
-) -> Response:  # fmt: skip
-    """Without ``confirm``: the preview page; with it, the e-mails go out."""
-    return _run(request, project, principal, db, warehouse, context, form, "email")
-
-
-@router.post("/projects/{project_id}/people/bulk/export", include_in_schema=False)
-def bulk_export(
-    request: Request, project: ProjectDep, principal: Exporter, db: DbDep,
-    warehouse: WarehouseDep, context: ContextDep, form: FormDep,
-) -> Response:  # fmt: skip
-    return _run(request, project, principal, db, warehouse, context, form, "export")
-
-
-@router.post("/projects/{project_id}/people/bulk/cohort", include_in_schema=False)
-def bulk_cohort(
-    request: Request, project: ProjectDep, principal: Analyst, db: DbDep,
-    warehouse: WarehouseDep, context: ContextDep, form: FormDep,
-) -> Response:  # fmt: skip
-    return _run(request, project, principal, db, warehouse, context, form, "cohort")
+    """A bulk action (tag, email, export, cohort) on the filter the form carries; an
+    e-mail without ``confirm`` answers the preview page and sends nothing."""
+    if kind not in BULK_PERMISSION:
+        raise InvalidInput("kind", f"is one of {', '.join(BULK_PERMISSION)}")
+    Allowed(BULK_PERMISSION[kind])(principal)
+    return _run(request, project, principal, db, warehouse, context, form, kind)
 
 
 @router.post("/projects/{project_id}/people/recompute", include_in_schema=False)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -18,6 +17,7 @@ from loopwise.core.accounts import ProjectInfo
 from loopwise.core.auth import Principal
 from loopwise.core.db import utcnow
 from loopwise.core.errors import InvalidInput
+from loopwise.core.markdown import render_markdown
 from loopwise.core.roles import Permission
 from loopwise.ingest.facade import person_by_id
 from loopwise.people import facade
@@ -35,10 +35,10 @@ from loopwise.people.web.views import (
     flash_redirect,
     history_chart,
     mailer_of,
-    markdown,
     oldest,
     page,
     parse_before,
+    parse_kinds,
     refused,
     sender_of,
 )
@@ -68,12 +68,6 @@ OPTIONAL_NUMBERS = ("template_id", "months", "amount")
 
 def person_url(project_id: int, person_id: str) -> str:
     return f"/projects/{project_id}/people/{person_id}"
-
-
-def kinds_of(values: Sequence[str]) -> tuple[str, ...]:
-    """The timeline kinds asked for (unknown ones dropped); none means all."""
-    wanted = {v for value in values for v in value.split(",")}
-    return tuple(k for k in TIMELINE_KINDS if k in wanted) or TIMELINE_KINDS
 
 
 def timeline_values(
@@ -124,8 +118,9 @@ def _page(
                                 kinds=kinds)  # fmt: skip
     history = [(p.day, p.score, p.band) for p in ctx.health_history]
     values = {
-        "project": project, "c": ctx, "p": ctx.person, "h": ctx.health, "now": now, "md": markdown,
-        "config": config, "band_labels": BAND_LABELS, "errors": errors or {},
+        "project": project, "c": ctx, "p": ctx.person, "h": ctx.health, "now": now,
+        "md": render_markdown, "config": config, "band_labels": BAND_LABELS,
+        "errors": errors or {},
         "forms": forms or {}, "templates": facade.templates(db, project.id),
         "chart": history_chart(history, config.healthy_from, config.at_risk_from)
         if len(history) > 1 else "",
@@ -158,11 +153,11 @@ def person_page(
     if canonical != person_id:
         return see_other(person_url(project.id, canonical))
     try:
-        moment = parse_before(before)
+        moment, chosen = parse_before(before, utcnow()), parse_kinds(kinds)
     except InvalidInput as exc:
         return _page(request, project, principal, db, warehouse, person_id,
-                     errors={"before": exc.message})  # fmt: skip
-    return _page(request, project, principal, db, warehouse, person_id, kinds=kinds_of(kinds),
+                     errors={exc.field: exc.message})  # fmt: skip
+    return _page(request, project, principal, db, warehouse, person_id, kinds=chosen,
                  before=moment)  # fmt: skip
 
 
@@ -182,11 +177,11 @@ def timeline_partial(
     before: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
     """Thirty more days of the timeline, older than ``before`` (htmx "Load older")."""
-    person = person_by_id(db, project.id, person_id)
-    found = facade.timeline(db, warehouse, project.id, person.id, utcnow(),
-                            before=parse_before(before), kinds=kinds_of(kinds))  # fmt: skip
+    person, now = person_by_id(db, project.id, person_id), utcnow()
+    found = facade.timeline(db, warehouse, project.id, person.id, now,
+                            before=parse_before(before, now), kinds=parse_kinds(kinds))  # fmt: skip
     db.commit()
-    values = {"project": project, "p": person, "md": markdown,
+    values = {"project": project, "p": person, "md": render_markdown,
               **timeline_values(project.id, person.id, found, person.created_at)}  # fmt: skip
     return render(request, "people/_timeline.html", values)
 

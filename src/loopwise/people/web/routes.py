@@ -12,10 +12,10 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from loopwise.core.db import utcnow
-from loopwise.core.errors import Forbidden, InvalidInput
-from loopwise.core.roles import Permission, describe
+from loopwise.core.errors import InvalidInput
 from loopwise.people import facade
-from loopwise.people.contracts import TIMELINE_KINDS, Action, BulkAction, Timeline
+from loopwise.people.contracts import TIMELINE_KINDS, Action, BulkAction
+from loopwise.people.timeline import timeline_json
 from loopwise.people.web import account_pages, pages, person_pages, settings_pages
 from loopwise.people.web import filter_args as fa
 from loopwise.people.web.schemas import (
@@ -30,14 +30,13 @@ from loopwise.people.web.schemas import (
     PresetOut,
     RefreshOut,
     SearchOut,
-    TimelineItemOut,
     TimelineOut,
 )
 from loopwise.people.web.views import (
+    BULK_PERMISSION,
     PresetEditor,
     currency_of,
     mailer_of,
-    oldest,
     parse_before,
     parse_kinds,
     row_json,
@@ -45,6 +44,7 @@ from loopwise.people.web.views import (
 )
 from loopwise.web.area import Area, NavItem
 from loopwise.web.deps import (
+    Allowed,
     ContextDep,
     DbDep,
     Id,
@@ -64,18 +64,6 @@ router.include_router(pages.router)
 router.include_router(person_pages.router)
 
 PersonId = Annotated[str, Path(min_length=1, max_length=64, description="the person's id")]
-BULK_PERMISSION = {
-    "tag": Permission.WORK_TICKETS, "email": Permission.WORK_TICKETS,
-    "export": Permission.EXPORT, "cohort": Permission.EDIT_ANALYSES,
-}  # fmt: skip
-
-
-def timeline_out(found: Timeline) -> TimelineOut:
-    """The API's timeline page; the next, older page ends at its oldest item."""
-    items = [TimelineItemOut(**{k: getattr(i, k) for k in TimelineItemOut.model_fields})
-             for i in found.items]  # fmt: skip
-    return TimelineOut(start=found.start, end=found.end, kinds=list(found.kinds), items=items,
-                       next_before=oldest(found))  # fmt: skip
 
 
 @router.get("/api/projects/{project_id}/people", response_model=PeoplePageOut)
@@ -138,9 +126,7 @@ def bulk_api(
     ``cohort`` (an existing cohort by id, or a new one by name) or ``email`` (a preview
     without ``confirm``; sent with it). Tag and e-mail need ``work_tickets``, export
     ``export``, cohort ``edit_analyses``."""
-    needed = BULK_PERMISSION[body.kind]
-    if not principal.can(needed):
-        raise Forbidden(f"your role ({principal.role.value}) may not {describe(needed)}")
+    Allowed(BULK_PERMISSION[body.kind])(principal)
     outcome = facade.run_bulk(
         db, warehouse, principal.actor(client_ip(request)), project.id, body, utcnow(),
         currency=currency_of(db, project.id), mailer=mailer_of(context, db, project.id),
@@ -253,10 +239,11 @@ def timeline_api(
 ) -> TimelineOut:
     """``days`` of the person's timeline before ``before`` (default: now), newest first.
     Page back with ``before=next_before``."""
-    found = facade.timeline(db, warehouse, project.id, person_id, utcnow(), days=days,
-                            before=parse_before(before), kinds=parse_kinds(kinds))  # fmt: skip
+    now = utcnow()
+    found = facade.timeline(db, warehouse, project.id, person_id, now, days=days,
+                            before=parse_before(before, now), kinds=parse_kinds(kinds))  # fmt: skip
     db.commit()
-    return timeline_out(found)
+    return TimelineOut.model_validate(timeline_json(found))
 
 
 @router.get(

@@ -1,19 +1,17 @@
-"""What the people pages share: the flash message carried across a redirect, notes'
-markdown, the page renderer that shows them, rows as JSON, the health history chart and
-the mailer people e-mails go out through."""
+"""What the people pages share: the timeline's ``before`` and ``kinds`` parameters, the
+flash message carried across a redirect, the page renderer that shows it, rows as JSON,
+the health history chart and the mailer people e-mails go out through."""
 
 from __future__ import annotations
 
 import json
-import re
-from datetime import UTC, date, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeSerializer
-from markdown_it import MarkdownIt
-from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -23,11 +21,11 @@ from loopwise.core.currency import minor_unit
 from loopwise.core.errors import Forbidden, InvalidInput
 from loopwise.core.roles import Permission
 from loopwise.people import facade
-from loopwise.people.contracts import BAND_LABELS, TIMELINE_KINDS, PersonRow, Timeline
+from loopwise.people.contracts import TIMELINE_KINDS, PersonRow, Timeline
 from loopwise.revenue.facade import revenue_rules
 from loopwise.support import facade as support
 from loopwise.web.context import AppContext
-from loopwise.web.deps import Allowed, PrincipalDep
+from loopwise.web.deps import PrincipalDep
 from loopwise.web.render import render, see_other
 
 FLASH_COOKIE = "lw_flash"
@@ -55,7 +53,11 @@ def _preset_editor(principal: PrincipalDep) -> Principal:
 
 
 PresetEditor = Annotated[Principal, Depends(_preset_editor)]
-Exporter = Annotated[Principal, Depends(Allowed(Permission.EXPORT))]
+# What each bulk action needs: tags and e-mails are support work, a cohort is analysis.
+BULK_PERMISSION = {
+    "tag": Permission.WORK_TICKETS, "email": Permission.WORK_TICKETS,
+    "export": Permission.EXPORT, "cohort": Permission.EDIT_ANALYSES,
+}  # fmt: skip
 
 
 def refused(exc: ValidationError, prefix: str = "") -> InvalidInput:
@@ -66,24 +68,33 @@ def refused(exc: ValidationError, prefix: str = "") -> InvalidInput:
     return InvalidInput(prefix + name, str(first["msg"]).removeprefix("Value error, "))
 
 
-def parse_before(text: str) -> datetime | None:
-    """An ISO instant (``2026-03-01T12:00:00Z``); a naive one is taken as UTC."""
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # nothing in Loopwise happened before
+
+
+def parse_before(text: str, now: datetime | None = None) -> datetime | None:
+    """An ISO instant (``2026-03-01T12:00:00Z``; a naive one is taken as UTC) from
+    1970-01-01 to a day after ``now`` (default: the current time); "" means now."""
     if not text.strip():
         return None
     try:
         found = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput("before", "is a date and time such as 2026-03-01T12:00:00Z") from None
-    return found if found.tzinfo else found.replace(tzinfo=UTC)
+    found = found if found.tzinfo else found.replace(tzinfo=UTC)
+    if not EARLIEST <= found <= (now or datetime.now(UTC)) + timedelta(days=1):
+        raise InvalidInput("before", "is a moment from 1970-01-01 to a day from now")
+    return found
 
 
-def parse_kinds(values: list[str]) -> tuple[str, ...]:
-    """Timeline kinds, repeated or comma-separated; none means all."""
-    kinds = [k.strip() for v in values for k in v.split(",") if k.strip()]
-    for kind in kinds:
-        if kind not in TIMELINE_KINDS:
-            raise InvalidInput("kinds", f"is one or more of {', '.join(TIMELINE_KINDS)}")
-    return tuple(dict.fromkeys(kinds)) or TIMELINE_KINDS
+def parse_kinds(values: Sequence[str]) -> tuple[str, ...]:
+    """Timeline kinds, repeated or comma-separated, in ``TIMELINE_KINDS`` order; none
+    means all. An unknown kind is refused, naming ``kinds``."""
+    kinds = {k.strip() for v in values for k in v.split(",") if k.strip()}
+    unknown = sorted(kinds - set(TIMELINE_KINDS))
+    if unknown:
+        allowed = ", ".join(TIMELINE_KINDS)
+        raise InvalidInput("kinds", f"{unknown[0][:40]!r} is not one of {allowed}")
+    return tuple(k for k in TIMELINE_KINDS if k in kinds) or TIMELINE_KINDS
 
 
 def oldest(found: Timeline) -> datetime:
@@ -124,35 +135,6 @@ def page(request: Request, name: str, values: dict[str, Any], status: int = 200)
     if cookie:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response
-
-
-# --- markdown -----------------------------------------------------------------------------------
-
-
-def _safe_link(url: str) -> bool:
-    """Only http(s), mailto and relative addresses: no ``javascript:`` links in notes."""
-    head = re.split(r"[/?#]", url, maxsplit=1)[0]
-    return ":" not in head or head.lower() in ("http:", "https:", "mailto:")
-
-
-def _link_open(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> Any:
-    tokens[idx].attrSet("rel", "nofollow noopener noreferrer")
-    return self.renderToken(tokens, idx, options, env)
-
-
-def _markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False})
-    md.validateLink = _safe_link  # type: ignore[method-assign]
-    md.add_render_rule("link_open", _link_open)
-    return md
-
-
-_MD = _markdown()
-
-
-def markdown(text: str) -> Markup:
-    """A note's markdown as HTML; HTML typed into the note is shown as text, never run."""
-    return Markup(_MD.render(text))  # noqa: S704 - markdown-it escapes; raw HTML is off
 
 
 # --- mail ---------------------------------------------------------------------------------------
@@ -219,7 +201,3 @@ def history_chart(points: list[tuple[date, int, str]], healthy: int, at_risk: in
             "markArea": {"silent": True, "data": [list(b) for b in bands]},
         }],
     })  # fmt: skip
-
-
-def band_label(band: str) -> str:
-    return BAND_LABELS.get(band, band.replace("_", " ") or "not scored")
