@@ -5,8 +5,11 @@ errors they hit, their latest events, and which of the project's features they u
 Fast on a large project because the person is chosen first: the override map gives the
 person ids merged into them (a few), and the events are read for those ids within the
 project's last days only, which both engines prune by project and time (ClickHouse's
-sort key, DuckDB's zone maps). Merges then resolve as in every other query
-(``Dialect.events_with_persons``), so an id merged into someone else counts for them.
+sort key, DuckDB's zone maps). Every one of those ids is the person's, so their events
+are simply relabelled as the person's, without joining the override map (several times
+slower on a large project). Only a person who was merged into someone else goes through
+the map (``Dialect.events_with_persons``): their events count for the survivor, so they
+have none of their own.
 """
 
 from __future__ import annotations
@@ -39,14 +42,14 @@ def person_activity(
     the project's, each used when one of its events occurred in the ``days``."""
     d = dialect_for(warehouse.dialect)
     start, week = now - timedelta(days=days), now - timedelta(days=7)
-    ids, merged = _raw_ids(warehouse, project_id, person_id)
+    ids, merged_away = _raw_ids(warehouse, project_id, person_id)
     params: dict[str, Any] = {
         "p": project_id, "person": person_id, "ids": ids, "from": min(start, week),
         "start": start, "week": week, "now": now, "exception": EXCEPTION,
         "back": now - timedelta(days=LAST_SEEN_DAYS),
     }  # fmt: skip
     where = f"project_id = {{p}} AND {d.in_array('person_id', 'ids')} AND timestamp <= {{now}}"
-    source = d.events_with_persons(f"{where} AND timestamp >= {{from}}", merged=merged)
+    source = _source(d, f"{where} AND timestamp >= {{from}}", merged_away)
     params["wanted"] = sorted({event for f in features for event in f.events})
     rows = _read(warehouse, d, source, params)
     totals = next((r for r in rows if r["part"] == "all"), {})
@@ -55,7 +58,7 @@ def person_activity(
     last_seen = totals.get("seen_at")
     if last_seen is None and params["back"] < params["from"]:  # not seen lately: look back
         older = f"{where} AND timestamp >= {{back}} AND timestamp < {{from}}"
-        last_seen = _last_seen(warehouse, d.events_with_persons(older, merged=merged), params)
+        last_seen = _last_seen(warehouse, _source(d, older, merged_away), params)
     used = {name for name, _ in names}
     adopted = [f for f in features if used & set(f.events)]
     return PersonActivity(
@@ -82,14 +85,26 @@ def _newest(rows: list[dict[str, Any]], part: str) -> list[dict[str, Any]]:
 
 def _raw_ids(warehouse: Warehouse, project_id: int, person_id: str) -> tuple[list[str], bool]:
     """The person ids events may carry for this person (their own and those merged into
-    them), and whether any merge touches them (else the override join is skipped)."""
+    them), and whether the person was merged into someone else."""
     sql = """
         SELECT old_person_id, override_person_id FROM person_overrides
         WHERE project_id = {p} AND (override_person_id = {person} OR old_person_id = {person})
     """
     rows = warehouse.query(sql, {"p": project_id, "person": person_id}).table.to_pylist()
     merged_in = {str(r["old_person_id"]) for r in rows if r["override_person_id"] == person_id}
-    return [person_id, *sorted(merged_in - {person_id})], bool(rows)
+    merged_away = any(r["old_person_id"] == person_id and r["override_person_id"] not in
+                      ("", person_id) for r in rows)  # fmt: skip
+    return [person_id, *sorted(merged_in - {person_id})], merged_away
+
+
+def _source(d: Dialect, where: str, merged_away: bool) -> str:
+    """The person's events as a FROM source with ``person_id`` set to theirs; ``where``
+    selects the ids of ``_raw_ids``. A person merged away resolves through the map."""
+    if merged_away:
+        return d.events_with_persons(where, merged=True)
+    # The filter sits in its own subquery: ClickHouse would read ``person_id`` in a WHERE
+    # beside the REPLACE as the replaced value.
+    return f"(SELECT * REPLACE ({{person}} AS person_id) FROM (SELECT * FROM events WHERE {where}))"
 
 
 def _read(
