@@ -1,11 +1,16 @@
 """Time the user-360 area on the large demo business: health recompute, search, person page.
 
 Usage:
-    LOOPWISE_DATA_DIR=/tmp/bench-people loopwise demo --users 100000 --days 180
-    python benchmarks/people.py --data-dir /tmp/bench-people
+    python benchmarks/people.py --data-dir /tmp/bench-people --load 100000
+    python benchmarks/people.py --data-dir /tmp/bench-people      # again, on the same data
 
-The demo is loaded once (≈13M events, 100,000 people, their Stripe history and support
-tickets); this script then measures, on that data directory (SQLite app database, DuckDB
+``--load USERS`` first loads the demo business over 180 days into an empty data directory
+(≈13M events for 100,000 people, with their identities and Stripe history) the way
+``loopwise demo --users 100000 --days 180`` does, but without its support tickets:
+recording some forty thousand tickets one by one through the copilot (triage, context)
+takes over an hour on this machine, and the tickets' share of the person page is one
+indexed read. A data directory made by ``loopwise demo`` (tickets included) works too.
+This script then measures, on that data directory (SQLite app database, DuckDB
 warehouse), in order:
 
 1. the health recompute of every person (``recompute_project``: identity, activity,
@@ -86,6 +91,8 @@ def verdict(value: float, target: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--load", type=int, default=0, metavar="USERS",
+                        help="first load the demo business of USERS people over 180 days")
     parser.add_argument("--project", type=int, default=0, help="default: the Demo project")
     parser.add_argument("--queries", type=int, default=40, help="search queries per kind")
     parser.add_argument("--people", type=int, default=60, help="person pages to time")
@@ -97,6 +104,8 @@ def main() -> None:
     settings = load_settings(data_dir=args.data_dir)
     context = open_context(settings)
     try:
+        if args.load:
+            load(context, args.load)
         project_id = args.project or demo_project(context)
         describe(context, project_id)
         if not args.skip_recompute:
@@ -104,6 +113,34 @@ def main() -> None:
         run_web(args, context, project_id)
     finally:
         context.close()
+
+
+def load(context: AppContext, users: int) -> None:
+    """The demo business without support tickets, into a new Demo project."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from loopwise.demo.contracts import DemoTarget
+    from loopwise.demo.facade import run_generators
+    from loopwise.demo.generators import GENERATORS
+    from loopwise.demo.population import Business
+    from loopwise.demo.tickets import SupportTickets
+
+    with transaction(context.sessions) as session:
+        if any(p.name == "Demo" for p in accounts.list_projects(session)):
+            raise SystemExit("this data directory has a Demo project already: use another")
+        project = accounts.create_project(session, ACTOR, "Demo")
+    started = time.perf_counter()
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    business = Business.build(users=users, days=180, seed=42, end=end)
+    target = DemoTarget(context.warehouse, project.id, business.end, context.sessions, ACTOR)
+    generators = [g for g in GENERATORS if not isinstance(g, SupportTickets)]
+    with Progress(*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn()) as bar:  # fmt: skip
+        task = bar.add_task("Simulating people", total=users)
+        delivered = run_generators(business, target, generators,
+                                   lambda done, total: bar.update(task, completed=done))  # fmt: skip
+    print(f"loaded {delivered.events:,} events and {delivered.billing_events:,} Stripe events "
+          f"for {users:,} people in {time.perf_counter() - started:.0f} s")  # fmt: skip
 
 
 def demo_project(context: AppContext) -> int:
