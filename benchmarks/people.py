@@ -91,8 +91,13 @@ def verdict(value: float, target: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--load", type=int, default=0, metavar="USERS",
-                        help="first load the demo business of USERS people over 180 days")
+    parser.add_argument(
+        "--load",
+        type=int,
+        default=0,
+        metavar="USERS",
+        help="first load the demo business of USERS people over 180 days",
+    )
     parser.add_argument("--project", type=int, default=0, help="default: the Demo project")
     parser.add_argument("--queries", type=int, default=40, help="search queries per kind")
     parser.add_argument("--people", type=int, default=60, help="person pages to time")
@@ -137,8 +142,9 @@ def load(context: AppContext, users: int) -> None:
     with Progress(*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn()) as bar:  # fmt: skip
         task = bar.add_task("Simulating people", total=users)
-        delivered = run_generators(business, target, generators,
-                                   lambda done, total: bar.update(task, completed=done))  # fmt: skip
+        delivered = run_generators(
+            business, target, generators, lambda done, _: bar.update(task, completed=done)
+        )
     print(f"loaded {delivered.events:,} events and {delivered.billing_events:,} Stripe events "
           f"for {users:,} people in {time.perf_counter() - started:.0f} s")  # fmt: skip
 
