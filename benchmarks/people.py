@@ -259,7 +259,7 @@ def page_people(context: AppContext, project_id: int, count: int) -> list[str]:
 
 def run_web(args: argparse.Namespace, context: AppContext, project_id: int) -> None:
     times = RequestTimes()
-    logger = logging.getLogger("loopwise.web.app")
+    logger = logging.getLogger("loopwise.web")
     logger.addHandler(times)
     logger.setLevel(logging.INFO)
     try:
@@ -268,10 +268,10 @@ def run_web(args: argparse.Namespace, context: AppContext, project_id: int) -> N
             sign_in(client, context)
             search(client, times, context, project_id, args.queries)
             slowest = pages(client, times, context, project_id, args.people)
+            if args.profile and slowest:  # while the app (and its warehouse) is open
+                profile_context(context, project_id, slowest)
     finally:
         logger.removeHandler(times)
-    if args.profile and slowest:
-        profile_context(context, project_id, slowest)
 
 
 def search(

@@ -209,9 +209,11 @@ def payment_method(
         details = data.get("payment_method_details")
         if isinstance(details, dict) and (found := _card(details.get("card"))):
             return found
+    # Customers by primary key (project, kind, id): comparing the kind unindexed here
+    # would send SQLite through another index over every object of the project.
     people = session.scalars(
         select(BillingObject.data).where(BillingObject.project_id == project_id)
-        .where(unindexed(BillingObject.kind) == "customer")
+        .where(BillingObject.kind == "customer")
         .where(BillingObject.external_id.in_(wanted))
         .order_by(BillingObject.version_at.desc())
     )  # fmt: skip
