@@ -105,8 +105,9 @@ def search_api(
     q: Annotated[str, Query(max_length=200)] = "",
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> SearchOut:
-    """People whose name, e-mail, account, distinct id or ticket number matches ``q`` (a
-    prefix is enough), with what matched."""
+    """People whose e-mail, name (or a word of it), distinct id, billing customer id or
+    ticket number (``#12``) starts with ``q``, then similar e-mails and names for typos;
+    each result says what matched."""
     found = facade.search(db, project.id, q.strip(), limit=limit) if q.strip() else []
     db.commit()
     return SearchOut(q=q.strip(), results=[PersonRowOut(**row_json(r, "")) for r in found])
