@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import logging
 import os
 import platform
 import pstats
@@ -45,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from server_times import RequestTimes, percentile, request_times
 from sqlalchemy import func, select
 
 from loopwise.core import accounts
@@ -64,24 +64,6 @@ ACTOR = Actor("benchmark")
 EMAIL, PASSWORD = "bench-people@example.com", "bench-people-password-1"
 TARGETS_MS = {"search": 100.0, "page": 300.0}
 TARGET_RECOMPUTE_S = 60.0
-
-
-class RequestTimes(logging.Handler):
-    """Server time of each request, from the app's request log (``ms``), by path."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.ms: dict[str, list[float]] = {}
-
-    def emit(self, record: logging.LogRecord) -> None:
-        path, ms = getattr(record, "path", None), getattr(record, "ms", None)
-        if isinstance(path, str) and isinstance(ms, float | int):
-            self.ms.setdefault(path, []).append(float(ms))
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def verdict(value: float, target: float) -> str:
@@ -258,20 +240,13 @@ def page_people(context: AppContext, project_id: int, count: int) -> list[str]:
 
 
 def run_web(args: argparse.Namespace, context: AppContext, project_id: int) -> None:
-    times = RequestTimes()
-    logger = logging.getLogger("loopwise.web")
-    logger.addHandler(times)
-    logger.setLevel(logging.INFO)
-    try:
-        with TestClient(create_app(context.settings, context),
-                        base_url="http://127.0.0.1") as client:  # fmt: skip
-            sign_in(client, context)
-            search(client, times, context, project_id, args.queries)
-            slowest = pages(client, times, context, project_id, args.people)
-            if args.profile and slowest:  # while the app (and its warehouse) is open
-                profile_context(context, project_id, slowest)
-    finally:
-        logger.removeHandler(times)
+    app = create_app(context.settings, context)
+    with request_times() as times, TestClient(app, base_url="http://127.0.0.1") as client:
+        sign_in(client, context)
+        search(client, times, context, project_id, args.queries)
+        slowest = pages(client, times, context, project_id, args.people)
+        if args.profile and slowest:  # while the app (and its warehouse) is open
+            profile_context(context, project_id, slowest)
 
 
 def search(

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
-import logging
 import os
 import platform
 import pstats
@@ -52,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from server_times import percentile, request_times
 from sqlalchemy import insert, select
 
 from loopwise.core import accounts
@@ -334,24 +334,6 @@ def verdict(seconds: float, target: float) -> str:
     return "met" if seconds < target else "**missed**"
 
 
-class RequestTimes(logging.Handler):
-    """Server time of each request, from the app's request log (``ms``)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.ms: dict[str, list[float]] = {}
-
-    def emit(self, record: logging.LogRecord) -> None:
-        path, ms = getattr(record, "path", None), getattr(record, "ms", None)
-        if isinstance(path, str) and isinstance(ms, float | int):
-            self.ms.setdefault(path, []).append(float(ms))
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 # --- 2 to 4 ---------------------------------------------------------------------------------
 
 
@@ -460,46 +442,38 @@ def measure(
 def web(
     args: argparse.Namespace, settings: Settings, context: AppContext, project_id: int
 ) -> float:
-    times = RequestTimes()
-    logger = logging.getLogger("loopwise.web.app")
-    logger.addHandler(times)
-    logger.setLevel(logging.INFO)
     rows = []
     page = f"/projects/{project_id}/revenue"
     page_p95 = 0.0
-    try:
-        with TestClient(create_app(settings, context), base_url="http://127.0.0.1") as client:
-            form = client.get("/login")
-            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-            assert token, "the sign-in page has no CSRF token"
-            signed = client.post(
-                "/login",
-                data={"email": "bench@example.com", "password": PASSWORD,
-                      "csrf_token": token.group(1)},
-                follow_redirects=False,
-            )  # fmt: skip
-            assert signed.status_code == 303, signed.text
-            for path in (page, f"/api/projects/{project_id}/revenue/mrr"):
-                answer = client.get(path)  # warm-up
+    app = create_app(settings, context)
+    with request_times() as times, TestClient(app, base_url="http://127.0.0.1") as client:
+        form = client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token, "the sign-in page has no CSRF token"
+        signed = client.post(
+            "/login",
+            data={"email": "bench@example.com", "password": PASSWORD,
+                  "csrf_token": token.group(1)},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert signed.status_code == 303, signed.text
+        for path in (page, f"/api/projects/{project_id}/revenue/mrr"):
+            answer = client.get(path)  # warm-up
+            assert answer.status_code == 200, answer.text[:500]
+            times.ms.clear()
+            walls, budget = [], time.perf_counter() + args.budget
+            while len(walls) < args.requests and (len(walls) < 3 or time.perf_counter() < budget):
+                started = time.perf_counter()
+                answer = client.get(path)
+                walls.append((time.perf_counter() - started) * 1000)
                 assert answer.status_code == 200, answer.text[:500]
-                times.ms.clear()
-                walls, budget = [], time.perf_counter() + args.budget
-                while len(walls) < args.requests and (
-                    len(walls) < 3 or time.perf_counter() < budget
-                ):
-                    started = time.perf_counter()
-                    answer = client.get(path)
-                    walls.append((time.perf_counter() - started) * 1000)
-                    assert answer.status_code == 200, answer.text[:500]
-                server = times.ms.get(path, walls)
-                p50, p95 = statistics.median(server), percentile(server, 0.95)
-                if path == page:
-                    page_p95 = p95
-                shown = path.replace(str(project_id), "{id}")
-                rows.append(f"| `GET {shown}` | {len(server)} | {p50:,.0f} | {p95:,.0f} | "
-                            f"{statistics.median(walls):,.0f} |")  # fmt: skip
-    finally:
-        logger.removeHandler(times)
+            server = times.ms.get(path, walls)
+            p50, p95 = statistics.median(server), percentile(server, 0.95)
+            if path == page:
+                page_p95 = p95
+            shown = path.replace(str(project_id), "{id}")
+            rows.append(f"| `GET {shown}` | {len(server)} | {p50:,.0f} | {p95:,.0f} | "
+                        f"{statistics.median(walls):,.0f} |")  # fmt: skip
     print(f"\n## 4. Web ({context.engine.dialect.name}), warm requests, milliseconds\n")
     print("| request | n | server p50 | server p95 | client wall p50 |")
     print("|---|---|---|---|---|")
